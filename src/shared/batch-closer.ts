@@ -1,0 +1,95 @@
+/**
+ * Closes a batch once every chunk is accounted for: writes `manifest.json`, then moves the
+ * batch to `completed` (or `failed` when chunks failed). Whoever accounts the last piece
+ * closes it: the consumer of the last chunk, or the producer when ingest ends last. Closing
+ * twice is harmless: the manifest is rewritten whole and only one status change wins.
+ */
+import type { Logger } from 'pino';
+import type { BatchStore } from './batch-store.js';
+import { MANIFEST_NAME, openBatchSink } from './sinks/open-sink.js';
+import type { BatchSummary, BatchView } from './types.js';
+
+export interface Manifest extends BatchSummary {
+  batchId: string;
+  status: 'completed' | 'failed';
+  model: string;
+  datasetUrl: string;
+  labels: Record<string, string>;
+  output: string;
+  parts: string[];
+  errorFiles: string[];
+  counts: { records: BatchView['records']; chunks: BatchView['chunks'] };
+  failedChunks: number[];
+  cost: BatchView['cost'];
+  timings: { createdAt: string; ingestedAt: string | null; completedAt: string; durationMs: number };
+  error?: string;
+}
+
+/** Called after a batch reached its final status (e.g. to emit `batch.completed`). */
+export type BatchClosedHook = (manifest: Manifest) => Promise<void>;
+
+export function buildSummary(view: BatchView, inputs: { predictionSum: number; predictionCount: number; latencyMs: number }): BatchSummary {
+  const total = view.records.succeeded + view.records.failed;
+  return {
+    total_records: total,
+    avg_prediction: inputs.predictionCount > 0 ? inputs.predictionSum / inputs.predictionCount : null,
+    total_latency_ms: inputs.latencyMs,
+    avg_latency_ms: view.records.succeeded > 0 ? inputs.latencyMs / view.records.succeeded : 0,
+    total_cost_usd: view.cost.usd,
+    cost_per_record_usd: total > 0 ? view.cost.usd / total : 0,
+  };
+}
+
+export class BatchCloser {
+  private readonly hooks: BatchClosedHook[] = [];
+
+  constructor(
+    private readonly store: BatchStore,
+    private readonly logger: Logger,
+  ) {}
+
+  onClosed(hook: BatchClosedHook): void {
+    this.hooks.push(hook);
+  }
+
+  async close(batchId: string): Promise<Manifest | undefined> {
+    const view = await this.store.get(batchId);
+    if (!view || view.status !== 'running') return undefined;
+    const sink = openBatchSink(view.output.url, batchId);
+    const names = (await sink.list()).sort();
+    const status = view.chunks.failed > 0 ? 'failed' : 'completed';
+    const completedAt = new Date().toISOString();
+    const manifest: Manifest = {
+      batchId,
+      status,
+      model: view.model,
+      datasetUrl: view.datasetUrl,
+      labels: view.labels,
+      output: sink.url,
+      parts: names.filter((n) => n.startsWith('part-')),
+      errorFiles: names.filter((n) => n.startsWith('errors-')),
+      counts: { records: view.records, chunks: view.chunks },
+      failedChunks: view.failedChunks,
+      cost: view.cost,
+      timings: {
+        createdAt: view.createdAt,
+        ingestedAt: view.ingestedAt,
+        completedAt,
+        durationMs: Date.parse(completedAt) - Date.parse(view.createdAt),
+      },
+      ...buildSummary(view, await this.store.getSummaryInputs(batchId)),
+    };
+    if (status === 'failed') manifest.error = `${view.chunks.failed} chunk(s) failed: ${view.failedChunks.join(', ')}`;
+    await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
+    if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
+    this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');
+    for (const hook of this.hooks) {
+      try {
+        await hook(manifest);
+      } catch (err) {
+        this.logger.error({ err, batch_id: batchId }, 'batch-closed hook failed');
+      }
+    }
+    return manifest;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Batch state in Redis: the request, the status, and the counters that consumers update
+ * as chunks finish. Every transition is one Lua script, so concurrent consumers, a replayed
+ * chunk and the producer finishing ingest can never double-count or close a batch twice.
+ */
+import type { Redis } from 'ioredis';
+import { batchIndexKey, batchKeys, idempotencyKey } from './keys.js';
+import type { BatchRequest, BatchStatus, BatchView } from './types.js';
+
+/** What a consumer reports for one chunk (counts are replaced on replay, cost is added). */
+export interface ChunkResult {
+  succeeded: number;
+  failed: number;
+  /** Sum and count of numeric predictions, for `avg_prediction`. */
+  predictionSum: number;
+  predictionCount: number;
+  /** Model time for the chunk, ms. */
+  latencyMs: number;
+  /** The chunk failed after all its attempts (its records are reported as errors). */
+  chunkFailed: boolean;
+  costUsd: number;
+  cpuSeconds: number;
+  allocatedCpuSeconds: number;
+  wallSeconds: number;
+}
+
+/** Result of a transition: whether the caller should now close the batch. */
+export type CloseSignal = 'close' | 'open' | 'gone';
+
+// Returns 1 when ingest has finished and every chunk is accounted for.
+const CLOSE_CHECK = `
+local function readyToClose(batchKey)
+  if redis.call('HGET', batchKey, 'status') ~= 'running' then return 0 end
+  local total = tonumber(redis.call('HGET', batchKey, 'chunksTotal') or '-1')
+  local done = tonumber(redis.call('HGET', batchKey, 'chunksDone') or '0')
+  if done >= total then return 1 end
+  return 0
+end
+`;
+
+const RECORD_CHUNK = `${CLOSE_CHECK}
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local idx = ARGV[1]
+local s, f, p, pc, l, x = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local newChunk = 1
+local part = 0
+if s > 0 then part = 1 end
+local old = redis.call('HGET', KEYS[2], idx)
+if old then
+  newChunk = 0
+  local os, of, op, opc, ol, ox = string.match(old, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+  s = s - tonumber(os); f = f - tonumber(of); p = p - tonumber(op)
+  pc = pc - tonumber(opc); l = l - tonumber(ol); x = x - tonumber(ox)
+  if tonumber(os) > 0 then part = part - 1 end
+end
+redis.call('HSET', KEYS[2], idx, table.concat({ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]}, '|'))
+if ARGV[7] == '1' then redis.call('SADD', KEYS[3], idx) else redis.call('SREM', KEYS[3], idx) end
+redis.call('HINCRBY', KEYS[1], 'recordsSucceeded', s)
+redis.call('HINCRBY', KEYS[1], 'recordsFailed', f)
+redis.call('HINCRBY', KEYS[1], 'chunksDone', newChunk)
+redis.call('HINCRBY', KEYS[1], 'chunksFailed', x)
+redis.call('HINCRBY', KEYS[1], 'parts', part)
+redis.call('HINCRBY', KEYS[1], 'predictionCount', pc)
+redis.call('HINCRBYFLOAT', KEYS[1], 'predictionSum', string.format('%.17g', p))
+redis.call('HINCRBYFLOAT', KEYS[1], 'latencyMs', string.format('%.17g', l))
+redis.call('HINCRBYFLOAT', KEYS[1], 'costUsd', ARGV[8])
+redis.call('HINCRBYFLOAT', KEYS[1], 'cpuSeconds', ARGV[9])
+redis.call('HINCRBYFLOAT', KEYS[1], 'allocatedCpuSeconds', ARGV[10])
+redis.call('HINCRBYFLOAT', KEYS[1], 'wallSeconds', ARGV[11])
+return readyToClose(KEYS[1])
+`;
+
+const MARK_INGESTED = `${CLOSE_CHECK}
+if redis.call('HGET', KEYS[1], 'status') ~= 'ingesting' then return -1 end
+redis.call('HSET', KEYS[1], 'chunksTotal', ARGV[1], 'recordsTotal', ARGV[2], 'status', 'running', 'ingestedAt', ARGV[3])
+return readyToClose(KEYS[1])
+`;
+
+// Moves a running batch to its final status; returns 0 when someone else already did.
+const FINISH = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'completedAt', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+return 1
+`;
+
+// Fails (or cancels) a batch that has not finished; halted batches' chunks are skipped.
+const HALT = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st or st == 'completed' or st == 'failed' or st == 'cancelled' then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'completedAt', ARGV[3], 'halted', '1')
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+return 1
+`;
+
+interface BatchCommands {
+  batchRecordChunk(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  batchMarkIngested(k1: string, ...args: (string | number)[]): Promise<number>;
+  batchFinish(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  batchHalt(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+}
+
+const toSignal = (n: number): CloseSignal => (n === 1 ? 'close' : n === -1 ? 'gone' : 'open');
+const num = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
+const nowIso = (): string => new Date().toISOString();
+
+export class BatchStore {
+  private readonly redis: Redis & BatchCommands;
+
+  constructor(
+    redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {
+    redis.defineCommand('batchRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
+    redis.defineCommand('batchMarkIngested', { numberOfKeys: 1, lua: MARK_INGESTED });
+    redis.defineCommand('batchFinish', { numberOfKeys: 3, lua: FINISH });
+    redis.defineCommand('batchHalt', { numberOfKeys: 3, lua: HALT });
+    this.redis = redis as Redis & BatchCommands;
+  }
+
+  private keys(id: string): [string, string, string] {
+    const k = batchKeys(this.prefix, id);
+    return [k.batch, k.chunks, k.failed];
+  }
+
+  /**
+   * Reserves an idempotency key for `id`. Returns the id of the batch that already holds the
+   * key, or undefined when `id` got it.
+   */
+  async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
+    const redisKey = idempotencyKey(this.prefix, key);
+    const set = await this.redis.set(redisKey, id, 'EX', this.ttlSeconds, 'NX');
+    if (set === 'OK') return undefined;
+    return (await this.redis.get(redisKey)) ?? undefined;
+  }
+
+  async create(id: string, request: BatchRequest): Promise<void> {
+    const [batchKey] = this.keys(id);
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .hset(batchKey, {
+        id,
+        status: 'ingesting' satisfies BatchStatus,
+        datasetUrl: request.datasetUrl,
+        format: request.format,
+        model: request.model,
+        chunkSize: request.chunkSize,
+        outputUrl: request.outputUrl,
+        labels: JSON.stringify(request.labels),
+        schedule: request.schedule ?? '',
+        createdAt: new Date(now).toISOString(),
+        chunksEnqueued: 0,
+        recordsRead: 0,
+      })
+      .zadd(batchIndexKey(this.prefix), now, id)
+      .exec();
+  }
+
+  /** Progress while ingesting, shown by the status API and the CLI's progress bar. */
+  async addIngestProgress(id: string, chunks: number, records: number): Promise<void> {
+    const [batchKey] = this.keys(id);
+    await this.redis.multi().hincrby(batchKey, 'chunksEnqueued', chunks).hincrby(batchKey, 'recordsRead', records).exec();
+  }
+
+  async markIngested(id: string, chunksTotal: number, recordsTotal: number): Promise<CloseSignal> {
+    const [batchKey] = this.keys(id);
+    return toSignal(await this.redis.batchMarkIngested(batchKey, chunksTotal, recordsTotal, nowIso()));
+  }
+
+  async recordChunk(id: string, chunkIndex: number, r: ChunkResult): Promise<CloseSignal> {
+    const result = await this.redis.batchRecordChunk(
+      ...this.keys(id),
+      chunkIndex,
+      r.succeeded,
+      r.failed,
+      r.predictionSum,
+      r.predictionCount,
+      r.latencyMs,
+      r.chunkFailed ? 1 : 0,
+      r.costUsd,
+      r.cpuSeconds,
+      r.allocatedCpuSeconds,
+      r.wallSeconds,
+    );
+    return toSignal(result);
+  }
+
+  /** Final transition of a running batch. Returns false when another process finished it first. */
+  async finish(id: string, status: 'completed' | 'failed', error?: string): Promise<boolean> {
+    return (await this.redis.batchFinish(...this.keys(id), status, nowIso(), error ?? '', this.ttlSeconds)) === 1;
+  }
+
+  /** Stops a batch that has not finished (ingest failure, cancellation). */
+  async halt(id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
+    return (await this.redis.batchHalt(...this.keys(id), status, error, nowIso(), this.ttlSeconds)) === 1;
+  }
+
+  /** The status and halt flag, the cheap read a consumer does before each chunk. */
+  async getState(id: string): Promise<{ status: BatchStatus; halted: boolean; labels: Record<string, string> } | null> {
+    const [status, halted, labels] = await this.redis.hmget(this.keys(id)[0], 'status', 'halted', 'labels');
+    if (!status) return null;
+    return { status: status as BatchStatus, halted: halted === '1', labels: labels ? (JSON.parse(labels) as Record<string, string>) : {} };
+  }
+
+  /** Figures `manifest.json` needs beyond the view: prediction and latency totals. */
+  async getSummaryInputs(id: string): Promise<{ predictionSum: number; predictionCount: number; latencyMs: number }> {
+    const [sum, count, latency] = await this.redis.hmget(this.keys(id)[0], 'predictionSum', 'predictionCount', 'latencyMs');
+    return { predictionSum: num(sum ?? undefined), predictionCount: num(count ?? undefined), latencyMs: num(latency ?? undefined) };
+  }
+
+  async get(id: string): Promise<BatchView | null> {
+    const [batchKey, , failedKey] = this.keys(id);
+    const [[, hash], [, failed]] = (await this.redis.multi().hgetall(batchKey).smembers(failedKey).exec()) as [
+      [Error | null, Record<string, string>],
+      [Error | null, string[]],
+    ];
+    if (!hash.id) return null;
+    return toView(hash, failed.map(Number).sort((a, b) => a - b));
+  }
+}
+
+function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
+  const chunksTotal = h.chunksTotal === undefined ? null : num(h.chunksTotal);
+  const recordsTotal = h.recordsTotal === undefined ? null : num(h.recordsTotal);
+  const done = num(h.chunksDone);
+  const chunksFailed = num(h.chunksFailed);
+  const succeeded = num(h.recordsSucceeded);
+  const recordsFailed = num(h.recordsFailed);
+  const usd = num(h.costUsd);
+  const processed = succeeded + recordsFailed;
+  const allocated = num(h.allocatedCpuSeconds);
+  const view: BatchView = {
+    id: h.id ?? '',
+    status: (h.status ?? 'failed') as BatchStatus,
+    model: h.model ?? '',
+    datasetUrl: h.datasetUrl ?? '',
+    labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+    chunks: { total: chunksTotal, enqueued: num(h.chunksEnqueued), completed: done - chunksFailed, failed: chunksFailed },
+    records: { total: recordsTotal, read: num(h.recordsRead), succeeded, failed: recordsFailed },
+    cost: {
+      usd,
+      cpuSeconds: num(h.cpuSeconds),
+      wallSeconds: num(h.wallSeconds),
+      usdPerRecord: processed > 0 ? usd / processed : 0,
+      efficiency: allocated > 0 ? num(h.cpuSeconds) / allocated : null,
+    },
+    output: { url: h.outputUrl ?? '', parts: num(h.parts) },
+    failedChunks,
+    createdAt: h.createdAt ?? '',
+    ingestedAt: h.ingestedAt ?? null,
+    completedAt: h.completedAt ?? null,
+  };
+  if (h.error) view.error = h.error;
+  return view;
+}

@@ -1,0 +1,79 @@
+/**
+ * The chunk CloudEvent (`dev.batchinfer.chunk.v1`), structured mode, as stored in a BullMQ
+ * job's data. Trace context rides in the `traceparent`/`tracestate` extension attributes
+ * (CloudEvents distributed tracing extension): injected here when the event is built, and
+ * extracted here when it is read, nowhere else.
+ */
+import { CloudEvent } from 'cloudevents';
+import type { CloudEventV1 } from 'cloudevents';
+import { context, propagation } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
+import type { ChunkData } from './types.js';
+
+export const CHUNK_EVENT_TYPE = 'dev.batchinfer.chunk.v1';
+export const CHUNK_EVENT_SOURCE = '/batchinfer/producer';
+
+/** A chunk event as JSON (structured content mode). */
+export interface ChunkEventJson {
+  specversion: '1.0';
+  type: typeof CHUNK_EVENT_TYPE;
+  source: string;
+  id: string;
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  traceparent?: string;
+  tracestate?: string;
+  data: ChunkData;
+}
+
+/** The trace headers of `ctx`, as the W3C propagator writes them (empty without a span). */
+export function traceHeaders(ctx: Context = context.active()): { traceparent?: string; tracestate?: string } {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  const out: { traceparent?: string; tracestate?: string } = {};
+  if (carrier.traceparent) out.traceparent = carrier.traceparent;
+  if (carrier.tracestate) out.tracestate = carrier.tracestate;
+  return out;
+}
+
+/** Builds the event for one chunk, carrying the trace context of `ctx`. */
+export function buildChunkEvent(data: ChunkData, ctx: Context = context.active()): ChunkEventJson {
+  return {
+    specversion: '1.0',
+    type: CHUNK_EVENT_TYPE,
+    source: CHUNK_EVENT_SOURCE,
+    id: `${data.batchId}-${data.chunkIndex}`,
+    subject: data.batchId,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    ...traceHeaders(ctx),
+    data,
+  };
+}
+
+export class InvalidChunkEventError extends Error {
+  readonly code = 'CHUNK_EVENT_INVALID';
+}
+
+/**
+ * Reads a chunk event from job data: validates it as a CloudEvent of the right type and
+ * returns its data and the trace context it carries (the parent of the consumer's span).
+ */
+export function readChunkEvent(json: unknown): { data: ChunkData; parentContext: Context } {
+  let event: CloudEvent<ChunkData>;
+  try {
+    event = new CloudEvent<ChunkData>(json as Partial<CloudEventV1<ChunkData>>, true);
+  } catch (err) {
+    throw new InvalidChunkEventError(`chunk job data is not a valid CloudEvent: ${(err as Error).message}`);
+  }
+  if (event.type !== CHUNK_EVENT_TYPE) throw new InvalidChunkEventError(`unexpected event type ${event.type}`);
+  const data = event.data;
+  if (!data || typeof data.batchId !== 'string' || !Number.isInteger(data.chunkIndex) || !Array.isArray(data.records)) {
+    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex or records');
+  }
+  const carrier: Record<string, string> = {};
+  if (typeof event.traceparent === 'string') carrier.traceparent = event.traceparent;
+  if (typeof event.tracestate === 'string') carrier.tracestate = event.tracestate;
+  return { data, parentContext: propagation.extract(context.active(), carrier) };
+}

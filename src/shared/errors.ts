@@ -1,0 +1,90 @@
+/**
+ * Errors users can meet, each with a stable `code` (tests and clients match on it, never
+ * on message text) and, where it reaches the HTTP API, a status.
+ */
+export class BatchinferError extends Error {
+  readonly code: string;
+  readonly httpStatus: number;
+
+  constructor(code: string, message: string, httpStatus = 500, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = httpStatus;
+  }
+}
+
+/** An environment variable has a malformed value. Fails the process at start. */
+export class ConfigError extends BatchinferError {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super('CONFIG_INVALID', `${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** A request field is missing or malformed; `field` names it. */
+export class ValidationError extends BatchinferError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('VALIDATION_FAILED', message, 400);
+    this.field = field;
+  }
+}
+
+export class NotFoundError extends BatchinferError {
+  constructor(message: string) {
+    super('NOT_FOUND', message, 404);
+  }
+}
+
+export class UnauthorizedError extends BatchinferError {
+  constructor() {
+    super('UNAUTHORIZED', 'missing or invalid bearer token', 401);
+  }
+}
+
+export class PayloadTooLargeError extends BatchinferError {
+  constructor(limitBytes: number) {
+    super('PAYLOAD_TOO_LARGE', `request body exceeds ${limitBytes} bytes`, 413);
+  }
+}
+
+/** The dataset could not be read (unreachable, HTTP error, too large, too slow). */
+export class DatasetError extends BatchinferError {
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, 422, options);
+  }
+}
+
+/** A dataset URL was refused by policy (scheme, private address). */
+export class DatasetRefusedError extends BatchinferError {
+  constructor(message: string) {
+    super('DATASET_URL_REFUSED', message, 400);
+  }
+}
+
+/** A model reference could not be resolved or loaded. */
+export class ModelError extends BatchinferError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('MODEL_INVALID', message, 400, options);
+  }
+}
+
+/** An output location could not be used. */
+export class OutputError extends BatchinferError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('OUTPUT_INVALID', message, 400, options);
+  }
+}
+
+/** Redis could not be reached or started. */
+export class RedisUnavailableError extends BatchinferError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('REDIS_UNAVAILABLE', message, 503, options);
+  }
+}
+
+export function isBatchinferError(err: unknown): err is BatchinferError {
+  return err instanceof BatchinferError;
+}

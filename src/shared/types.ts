@@ -1,0 +1,119 @@
+/**
+ * Shared vocabulary of batchinfer.
+ *
+ * Glossary
+ * - **batch**: one submitted dataset, scored by one model, with one output folder.
+ * - **record**: one line of a JSONL dataset (or one row of a CSV), `{id, features}`.
+ * - **chunk**: a run of consecutive records of a batch, carried by one BullMQ job as a
+ *   structured-mode CloudEvent. Chunks are the unit of retry and of autoscaling.
+ * - **part**: the output file of one chunk, `part-NNNNN.jsonl`, written whole so a retried
+ *   chunk replaces it instead of appending to it.
+ * - **record error**: a record that could not be scored (bad JSON, wrong shape). It goes to
+ *   `errors-NNNNN.jsonl` with its 1-based line number; it does not fail the batch.
+ * - **chunk failure**: a chunk whose processing kept failing after its retries; its records
+ *   are reported as errors and the batch ends `failed`.
+ * - **allocated cost**: what the consumer's resource limits cost for the wall time a chunk
+ *   took (the reference lab's formula). **Used CPU**: CPU seconds actually consumed.
+ */
+
+/** Lifecycle of a batch. Terminal states: completed, failed, cancelled. */
+export type BatchStatus = 'ingesting' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export const TERMINAL_STATUSES: readonly BatchStatus[] = ['completed', 'failed', 'cancelled'];
+
+export type DatasetFormat = 'jsonl' | 'csv';
+
+/** Free-form labels used for cost attribution (`team`, `project`, ...). */
+export type BatchLabels = Record<string, string>;
+
+/** What a client asks for: the body of `POST /v1/batches`, already validated. */
+export interface BatchRequest {
+  datasetUrl: string;
+  format: DatasetFormat;
+  model: string;
+  chunkSize: number;
+  outputUrl: string;
+  labels: BatchLabels;
+  idempotencyKey?: string;
+  /** Schedule name when the batch was started by a PingSource/CronJob. */
+  schedule?: string;
+}
+
+/** The payload of one chunk CloudEvent (`dev.batchinfer.chunk.v1`). */
+export interface ChunkData {
+  batchId: string;
+  chunkIndex: number;
+  /** 1-based line number in the dataset file of `records[0]`. */
+  firstLine: number;
+  /**
+   * Raw record texts, as they appear in the dataset. For JSONL one entry per physical line
+   * (blank lines kept as "" so numbering holds); for CSV one entry per row, which may span
+   * lines when a quoted field contains a newline.
+   */
+  records: string[];
+  /**
+   * Line numbers of the records, present only when they are not simply consecutive from
+   * `firstLine` (CSV rows spanning several lines).
+   */
+  lines?: number[];
+  /** Records refused before parsing (too long): their index in `records` and why. */
+  rejected?: { index: number; error: string }[];
+  format: DatasetFormat;
+  /** CSV header columns; absent for JSONL. */
+  header?: string[];
+  model: string;
+  outputUrl: string;
+}
+
+/** One record after parsing. */
+export interface ParsedRecord {
+  id: string | number;
+  features: number[];
+  line: number;
+}
+
+/** One line of an `errors-NNNNN.jsonl` file. */
+export interface RecordError {
+  line: number;
+  id?: string | number;
+  error: string;
+}
+
+/** A model's output for one record: a number for regressors, anything JSON for others. */
+export type Prediction = number | number[] | Record<string, unknown>;
+
+/** Summary fields from the reference lab, written into `manifest.json`. */
+export interface BatchSummary {
+  total_records: number;
+  avg_prediction: number | null;
+  total_latency_ms: number;
+  avg_latency_ms: number;
+  total_cost_usd: number;
+  cost_per_record_usd: number;
+}
+
+/** The batch as the status API returns it. */
+export interface BatchView {
+  id: string;
+  status: BatchStatus;
+  model: string;
+  datasetUrl: string;
+  labels: BatchLabels;
+  chunks: { total: number | null; enqueued: number; completed: number; failed: number };
+  records: { total: number | null; read: number; succeeded: number; failed: number };
+  cost: {
+    usd: number;
+    cpuSeconds: number;
+    wallSeconds: number;
+    usdPerRecord: number;
+    /** Used CPU seconds over allocated CPU seconds, 0..1 (can exceed 1 with helper threads). */
+    efficiency: number | null;
+  };
+  output: { url: string; parts: number };
+  failedChunks: number[];
+  createdAt: string;
+  /** When the producer finished reading the dataset. */
+  ingestedAt: string | null;
+  completedAt: string | null;
+  error?: string;
+}
