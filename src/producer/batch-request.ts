@@ -1,0 +1,115 @@
+/**
+ * Validates the body of `POST /v1/batches` (and the data of a scheduled CloudEvent) into
+ * a {@link BatchRequest}. Every refusal is a {@link ValidationError} naming the field.
+ */
+import type { Config } from '../shared/config.js';
+import { ValidationError } from '../shared/errors.js';
+import { parseModelRef } from '../shared/model-ref.js';
+import { isWithinRoot, normaliseOutputUrl } from '../shared/sinks/open-sink.js';
+import type { BatchRequest, DatasetFormat } from '../shared/types.js';
+import { checkDatasetScheme } from './sources/open-dataset.js';
+
+const KNOWN_FIELDS = new Set(['datasetUrl', 'format', 'model', 'chunkSize', 'outputUrl', 'labels', 'idempotencyKey']);
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
+const MAX_LABELS = 16;
+
+export interface RequestPolicy {
+  config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'>;
+}
+
+function inferFormat(url: URL): DatasetFormat {
+  return /\.csv(\.gz)?$/i.test(url.pathname) ? 'csv' : 'jsonl';
+}
+
+export function parseBatchRequest(body: unknown, { config }: RequestPolicy): BatchRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ValidationError('body', 'request body must be a JSON object');
+  }
+  const input = body as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(key)) throw new ValidationError(key, `unknown field '${key}'`);
+  }
+
+  const { datasetUrl } = input;
+  if (typeof datasetUrl !== 'string' || datasetUrl.length === 0 || datasetUrl.length > 4096) {
+    throw new ValidationError('datasetUrl', 'datasetUrl must be a URL string of at most 4096 characters');
+  }
+  let url: URL;
+  try {
+    url = new URL(datasetUrl);
+  } catch {
+    throw new ValidationError('datasetUrl', 'datasetUrl is not a valid absolute URL');
+  }
+  try {
+    checkDatasetScheme(url, config.datasetAllowedSchemes);
+  } catch (err) {
+    throw new ValidationError('datasetUrl', (err as Error).message);
+  }
+
+  let format = inferFormat(url);
+  if (input.format !== undefined) {
+    if (input.format !== 'jsonl' && input.format !== 'csv') throw new ValidationError('format', 'format must be "jsonl" or "csv"');
+    format = input.format;
+  }
+
+  let model = config.model;
+  if (input.model !== undefined) {
+    if (typeof input.model !== 'string' || input.model.length === 0 || input.model.length > 256) {
+      throw new ValidationError('model', 'model must be a non-empty string');
+    }
+    model = input.model;
+  }
+  try {
+    parseModelRef(model, config.modelRoot);
+  } catch (err) {
+    throw new ValidationError('model', (err as Error).message);
+  }
+
+  let chunkSize = config.chunkSize;
+  if (input.chunkSize !== undefined) {
+    if (typeof input.chunkSize !== 'number' || !Number.isInteger(input.chunkSize) || input.chunkSize < 1 || input.chunkSize > 1_000_000) {
+      throw new ValidationError('chunkSize', 'chunkSize must be a whole number from 1 to 1000000');
+    }
+    chunkSize = input.chunkSize;
+  }
+
+  let outputUrl = normaliseOutputUrl(config.outputUrl);
+  if (input.outputUrl !== undefined) {
+    if (typeof input.outputUrl !== 'string' || input.outputUrl.length === 0) {
+      throw new ValidationError('outputUrl', 'outputUrl must be a URL string');
+    }
+    try {
+      outputUrl = normaliseOutputUrl(input.outputUrl);
+    } catch (err) {
+      throw new ValidationError('outputUrl', (err as Error).message);
+    }
+    if (!isWithinRoot(outputUrl, config.outputUrl)) {
+      throw new ValidationError('outputUrl', 'outputUrl must be inside the configured OUTPUT_URL');
+    }
+  }
+
+  const labels: Record<string, string> = {};
+  if (input.labels !== undefined) {
+    if (typeof input.labels !== 'object' || input.labels === null || Array.isArray(input.labels)) {
+      throw new ValidationError('labels', 'labels must be an object of strings');
+    }
+    const entries = Object.entries(input.labels);
+    if (entries.length > MAX_LABELS) throw new ValidationError('labels', `at most ${MAX_LABELS} labels`);
+    for (const [name, value] of entries) {
+      if (!LABEL_NAME.test(name)) throw new ValidationError(`labels.${name}`, 'label names are letters, digits and _');
+      if (typeof value !== 'string' || value.length > 128) {
+        throw new ValidationError(`labels.${name}`, 'label values are strings of at most 128 characters');
+      }
+      labels[name] = value;
+    }
+  }
+
+  const request: BatchRequest = { datasetUrl: url.toString(), format, model, chunkSize, outputUrl, labels };
+  if (input.idempotencyKey !== undefined) {
+    if (typeof input.idempotencyKey !== 'string' || !/^[\w.:-]{1,200}$/.test(input.idempotencyKey)) {
+      throw new ValidationError('idempotencyKey', 'idempotencyKey must be 1-200 characters of letters, digits, _ . : -');
+    }
+    request.idempotencyKey = input.idempotencyKey;
+  }
+  return request;
+}

@@ -1,0 +1,88 @@
+/**
+ * Submitting a batch: create its state, answer at once, and ingest in the background.
+ * Answering before ingest matters: a Knative PingSource gives up on a tick after a few fast
+ * retries, so a slow answer would lose a scheduled run. Used by the HTTP API and by
+ * `batchinfer run` alike.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BatchCloser } from '../shared/batch-closer.js';
+import type { BatchStore } from '../shared/batch-store.js';
+import type { BatchRequest, BatchStatus } from '../shared/types.js';
+import { ingest } from './ingest.js';
+import type { IngestDeps } from './ingest.js';
+
+export interface SubmitResult {
+  id: string;
+  status: BatchStatus;
+  /** False when an idempotency key matched an earlier batch. */
+  created: boolean;
+}
+
+export class BatchService {
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+
+  constructor(private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger }) {}
+
+  /** Number of ingests in progress (for shutdown and load shedding). */
+  get activeIngests(): number {
+    return this.running.size;
+  }
+
+  async submit(request: BatchRequest): Promise<SubmitResult> {
+    const id = randomUUID();
+    if (request.idempotencyKey) {
+      const existing = await this.deps.store.claimIdempotencyKey(request.idempotencyKey, id);
+      if (existing) {
+        const view = await this.deps.store.get(existing);
+        return { id: existing, status: view?.status ?? 'ingesting', created: false };
+      }
+    }
+    await this.deps.store.create(id, request);
+    this.startIngest(id, request);
+    return { id, status: 'ingesting', created: true };
+  }
+
+  private startIngest(id: string, request: BatchRequest): void {
+    const abort = new AbortController();
+    const log = this.deps.logger.child({ batch_id: id });
+    const done = this.runIngest(id, request, abort.signal, log).finally(() => this.running.delete(id));
+    this.running.set(id, { abort, done });
+  }
+
+  private async runIngest(id: string, request: BatchRequest, signal: AbortSignal, log: Logger): Promise<void> {
+    const started = Date.now();
+    try {
+      log.info({ dataset: request.datasetUrl, model: request.model, chunk_size: request.chunkSize }, 'ingest started');
+      const result = await ingest(this.deps, id, request, signal);
+      const close = await this.deps.store.markIngested(id, result.chunks, result.records);
+      log.info({ chunks: result.chunks, records: result.records, ms: Date.now() - started }, 'ingest finished');
+      if (close === 'close') await this.deps.closer.close(id);
+    } catch (err) {
+      const reason = signal.aborted ? 'producer shut down during ingest' : (err as Error).message;
+      log.error({ err }, 'ingest failed');
+      try {
+        await this.deps.store.halt(id, 'failed', `ingest failed: ${reason}`);
+      } catch (haltErr) {
+        log.error({ err: haltErr }, 'could not mark the batch failed');
+      }
+    }
+  }
+
+  /**
+   * Waits for ingests in progress; past `timeoutMs` aborts them (their batches end `failed`
+   * with a reason, never half-counted and `completed`).
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    if ((await Promise.race([all, timeout])) === 'timeout') {
+      for (const r of this.running.values()) r.abort.abort();
+      await all;
+    }
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The producer's HTTP API (`/v1/batches`, health routes). Errors are JSON
+ * `{error: {code, message, field?}}` with the status their class carries; anything
+ * unexpected is a 500 that names no internals.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import type { BatchStore } from '../shared/batch-store.js';
+import type { Config } from '../shared/config.js';
+import { BatchinferError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../shared/errors.js';
+import { answerHealth, sendJson } from '../shared/health-server.js';
+import type { BatchView } from '../shared/types.js';
+import { parseBatchRequest } from './batch-request.js';
+import type { BatchService } from './batch-service.js';
+
+export interface ApiDeps {
+  config: Config;
+  store: BatchStore;
+  service: BatchService;
+  logger: Logger;
+  ready: () => boolean;
+}
+
+export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
+
+export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
+    parts.push(part);
+  }
+  return Buffer.concat(parts);
+}
+
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new ValidationError('body', 'request body is not valid JSON');
+  }
+}
+
+/** Constant-time bearer token check (hashing first makes the lengths equal). */
+export function checkBearer(req: http.IncomingMessage, token: string | undefined): void {
+  if (!token) return;
+  const header = req.headers.authorization ?? '';
+  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  if (!timingSafeEqual(a, b)) throw new UnauthorizedError();
+}
+
+export function batchLinks(id: string): Record<string, string> {
+  return { self: `/v1/batches/${id}` };
+}
+
+export function publicView(view: BatchView): BatchView & { links: Record<string, string> } {
+  return { ...view, links: batchLinks(view.id) };
+}
+
+export function sendError(res: http.ServerResponse, err: unknown, logger: Logger): void {
+  if (err instanceof BatchinferError) {
+    const body: Record<string, unknown> = { code: err.code, message: err.message };
+    if (err instanceof ValidationError) body.field = err.field;
+    const headers: http.OutgoingHttpHeaders = err instanceof UnauthorizedError ? { 'www-authenticate': 'Bearer' } : {};
+    if (!res.headersSent) sendJson(res, err.httpStatus, { error: body }, headers);
+    return;
+  }
+  logger.error({ err }, 'request failed');
+  if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
+}
+
+export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegExp, Route]> = []): http.RequestListener {
+  const submit: Route = async (req, res) => {
+    const body = parseJson(await readBody(req, deps.config.maxRequestBytes));
+    const request = parseBatchRequest(body, { config: deps.config });
+    const result = await deps.service.submit(request);
+    sendJson(res, 202, { id: result.id, status: result.status, links: batchLinks(result.id) }, { location: `/v1/batches/${result.id}` });
+  };
+  const getBatch: Route = async (_req, res, [id]) => {
+    const view = id ? await deps.store.get(id) : null;
+    if (!view) throw new NotFoundError(`no batch ${id}`);
+    sendJson(res, 200, publicView(view));
+  };
+  const routes: Array<[string, RegExp, Route]> = [
+    ['POST', /^\/v1\/batches\/?$/, submit],
+    ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch],
+    ...extraRoutes,
+  ];
+
+  return (req, res) => {
+    if (answerHealth(req, res, deps.ready)) return;
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const matching = routes.filter(([, pattern]) => pattern.test(path));
+    const route = matching.find(([method]) => method === req.method);
+    if (!route) {
+      const status = matching.length > 0 ? 405 : 404;
+      sendJson(res, status, { error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+      req.resume();
+      return;
+    }
+    const [, pattern, handler] = route;
+    const params = pattern.exec(path)?.slice(1) ?? [];
+    Promise.resolve()
+      .then(() => checkBearer(req, deps.config.apiToken))
+      .then(() => handler(req, res, params))
+      .catch((err: unknown) => {
+        sendError(res, err, deps.logger);
+        req.resume();
+      });
+  };
+}

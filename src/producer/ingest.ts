@@ -1,0 +1,122 @@
+/**
+ * Ingest: stream the dataset, split it into chunks, and publish the chunks to the queue in
+ * bulk. Each bulk is awaited before more of the dataset is read, so memory stays flat
+ * however large the dataset (backpressure from Redis all the way to the socket or file).
+ */
+import type { Logger } from 'pino';
+import type { BatchCloser } from '../shared/batch-closer.js';
+import type { BatchStore } from '../shared/batch-store.js';
+import { buildChunkEvent } from '../shared/chunk-event.js';
+import type { ChunkQueue } from '../shared/chunk-queue.js';
+import { chunkJobId } from '../shared/chunk-queue.js';
+import type { Config } from '../shared/config.js';
+import { parseCsvRow } from '../shared/csv-row.js';
+import { DatasetError } from '../shared/errors.js';
+import type { BatchRequest, ChunkData } from '../shared/types.js';
+import { Chunker } from './chunker.js';
+import { splitRecords } from './record-splitter.js';
+import { openDataset } from './sources/open-dataset.js';
+
+/** Chunks published per Redis round trip. */
+const CHUNKS_PER_BULK = 16;
+/** Upper bound of one chunk's payload, whatever its record count. */
+const MAX_CHUNK_CHARS = 4 * 1024 * 1024;
+/** A dataset server that sends nothing for this long is given up on. */
+const IDLE_TIMEOUT_MS = 60_000;
+
+export interface IngestDeps {
+  queue: ChunkQueue;
+  store: BatchStore;
+  closer: BatchCloser;
+  config: Config;
+  logger: Logger;
+}
+
+export interface IngestResult {
+  chunks: number;
+  records: number;
+}
+
+/** Publishes chunks in bulk; `flush` must be awaited before more are added past the limit. */
+class ChunkPublisher {
+  private pending: ChunkData[] = [];
+  private pendingRecords = 0;
+
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly batchId: string,
+  ) {}
+
+  async add(chunk: ChunkData, records: number): Promise<void> {
+    this.pending.push(chunk);
+    this.pendingRecords += records;
+    if (this.pending.length >= CHUNKS_PER_BULK) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunks = this.pending;
+    const records = this.pendingRecords;
+    this.pending = [];
+    this.pendingRecords = 0;
+    await this.deps.queue.addBulk(
+      chunks.map((chunk) => ({
+        name: 'chunk' as const,
+        data: buildChunkEvent(chunk),
+        opts: { jobId: chunkJobId(chunk.batchId, chunk.chunkIndex) },
+      })),
+    );
+    await this.deps.store.addIngestProgress(this.batchId, chunks.length, records);
+  }
+}
+
+/** Reads the CSV header (the first non-blank row) from the front of the record stream. */
+function takeCsvHeader(text: string): string[] {
+  const header = parseCsvRow(text)?.map((h) => h.trim());
+  if (!header || header.length < 2 || !header.includes('id')) {
+    throw new DatasetError('DATASET_BAD_HEADER', 'CSV header must name an "id" column and at least one feature column');
+  }
+  return header;
+}
+
+export async function ingest(deps: IngestDeps, batchId: string, request: BatchRequest, signal: AbortSignal): Promise<IngestResult> {
+  const { config } = deps;
+  const bytes = await openDataset(new URL(request.datasetUrl), {
+    signal,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    allowPrivateNetworks: config.datasetAllowPrivateNetworks,
+    allowedSchemes: config.datasetAllowedSchemes,
+    maxBytes: config.maxDatasetBytes,
+  });
+  const publisher = new ChunkPublisher(deps, batchId);
+  let chunker: Chunker | undefined;
+  const newChunker = (header?: string[]): Chunker =>
+    new Chunker({
+      batchId,
+      chunkSize: request.chunkSize,
+      maxChunkChars: MAX_CHUNK_CHARS,
+      format: request.format,
+      header,
+      model: request.model,
+      outputUrl: request.outputUrl,
+    });
+  if (request.format === 'jsonl') chunker = newChunker();
+
+  for await (const batch of splitRecords(bytes, { format: request.format, maxRecordChars: config.maxLineBytes })) {
+    for (const record of batch) {
+      if (!chunker) {
+        if (record.text.trim() === '' && !record.rejected) continue;
+        if (record.rejected) throw new DatasetError('DATASET_BAD_HEADER', 'CSV header line is too long');
+        chunker = newChunker(takeCsvHeader(record.text));
+        continue;
+      }
+      const full = chunker.add(record);
+      if (full) await publisher.add(full, chunker.flushedRecords);
+    }
+  }
+  if (!chunker) throw new DatasetError('DATASET_EMPTY', 'CSV dataset has no header');
+  const last = chunker.flush();
+  if (last) await publisher.add(last, chunker.flushedRecords);
+  await publisher.flush();
+  return { chunks: chunker.chunkCount, records: chunker.recordCount };
+}

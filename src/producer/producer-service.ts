@@ -1,0 +1,46 @@
+/**
+ * `batchinfer producer`: the HTTP API that accepts batches and ingests them into the chunk
+ * queue. Scales to zero on Knative's KPA; drains in-flight ingests on SIGTERM.
+ */
+import http from 'node:http';
+import type { Logger } from 'pino';
+import { BatchCloser } from '../shared/batch-closer.js';
+import { BatchStore } from '../shared/batch-store.js';
+import { createChunkQueue } from '../shared/chunk-queue.js';
+import type { Config } from '../shared/config.js';
+import { closeServer, listen } from '../shared/health-server.js';
+import { createRedis } from '../shared/redis.js';
+import { BatchService } from './batch-service.js';
+import { createApiHandler } from './http-api.js';
+
+export interface ProducerService {
+  port: number;
+  drain(): Promise<void>;
+}
+
+export async function startProducer(config: Config, logger: Logger): Promise<ProducerService> {
+  if (!config.redisUrl) throw new Error('REDIS_URL is required for the producer');
+  // Ingest must ride out a Redis restart, so its connection queues and retries.
+  const redis = createRedis(config.redisUrl, 'worker');
+  const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
+  const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
+  const closer = new BatchCloser(store, logger);
+  const service = new BatchService({ queue, store, closer, config, logger });
+  let draining = false;
+  const handler = createApiHandler({ config, store, service, logger, ready: () => !draining && redis.status === 'ready' });
+  const server = http.createServer(handler);
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  const port = await listen(server, config.port);
+  logger.info({ port, prefix: config.queuePrefix }, 'producer ready');
+  return {
+    port,
+    async drain() {
+      draining = true;
+      await closeServer(server);
+      await service.drain(config.drainTimeoutSeconds * 1000);
+      await queue.close();
+      await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
+import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
+import type { DatasetSource, OpenOptions } from './dataset-source.js';
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * Agents that check the resolved address of every connection (after DNS, on every
+ * redirect hop), so neither DNS rebinding nor a redirect to 169.254.169.254 gets through.
+ */
+function agentFor(url: URL, allowPrivate: boolean): http.Agent {
+  const options = { allowPrivateIPAddress: allowPrivate, allowMetaIPAddress: allowPrivate, keepAlive: false };
+  return url.protocol === 'https:' ? new RequestFilteringHttpsAgent(options) : new RequestFilteringHttpAgent(options);
+}
+
+function isBlockedByAgent(err: unknown): boolean {
+  // request-filtering-agent reports refusals as plain Errors from the lookup; its message
+  // is the only signal it gives.
+  return err instanceof Error && /is not allowed/.test(err.message);
+}
+
+function get(url: URL, options: OpenOptions): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    const req = client.get(url, {
+      agent: agentFor(url, options.allowPrivateNetworks),
+      signal: options.signal,
+      // No accept-encoding: compressed datasets are recognised by their bytes, once.
+      headers: { 'user-agent': 'batchinfer' },
+    });
+    req.setTimeout(options.idleTimeoutMs, () => {
+      req.destroy(new DatasetError('DATASET_TIMEOUT', `no data from ${url.host} for ${options.idleTimeoutMs} ms`));
+    });
+    req.once('response', resolve);
+    req.once('error', (err) => {
+      if (isBlockedByAgent(err)) {
+        reject(new DatasetRefusedError(`dataset host ${url.hostname} resolves to a private or reserved address`));
+      } else if (err instanceof DatasetError) {
+        reject(err);
+      } else {
+        reject(new DatasetError('DATASET_UNREACHABLE', `cannot fetch dataset from ${url.host}: ${err.message}`, { cause: err }));
+      }
+    });
+  });
+}
+
+/** `http://` and `https://` datasets, following up to five redirects. */
+export const httpSource: DatasetSource = {
+  schemes: ['http', 'https'],
+  async open(start: URL, options: OpenOptions): Promise<Readable> {
+    let url = start;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const res = await get(url, options);
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        const next = new URL(res.headers.location, url);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          throw new DatasetRefusedError(`dataset redirect to the ${next.protocol} scheme refused`);
+        }
+        url = next;
+        continue;
+      }
+      if (status !== 200) {
+        res.resume();
+        throw new DatasetError('DATASET_HTTP_ERROR', `dataset server answered ${status} for ${url.origin}${url.pathname}`);
+      }
+      // Idle timeout while streaming the body, not only while waiting for headers.
+      res.setTimeout(options.idleTimeoutMs, () => {
+        res.destroy(new DatasetError('DATASET_TIMEOUT', `dataset stream from ${url.host} stalled for ${options.idleTimeoutMs} ms`));
+      });
+      return res;
+    }
+    throw new DatasetError('DATASET_TOO_MANY_REDIRECTS', `more than ${MAX_REDIRECTS} redirects fetching the dataset`);
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * Opens a dataset URL as a stream of decompressed bytes: picks the source for the scheme,
+ * enforces the scheme allow-list, recognises gzip by its magic bytes (`.gz` files and
+ * gzip-encoded responses alike), and stops a dataset that exceeds the size limit.
+ */
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
+import type { DatasetSource, OpenOptions } from './dataset-source.js';
+import { fileSource } from './file-source.js';
+import { httpSource } from './http-source.js';
+
+const SOURCES: readonly DatasetSource[] = [fileSource, httpSource];
+
+export interface OpenDatasetOptions extends OpenOptions {
+  allowedSchemes: readonly string[];
+  maxBytes: number;
+}
+
+/** The scheme of a dataset URL without its colon, after checking it is allowed and readable. */
+export function checkDatasetScheme(url: URL, allowedSchemes: readonly string[]): DatasetSource {
+  const scheme = url.protocol.replace(/:$/, '');
+  if (!allowedSchemes.includes(scheme)) {
+    throw new DatasetRefusedError(`dataset URL scheme '${scheme}' is not allowed (allowed: ${allowedSchemes.join(', ')})`);
+  }
+  const source = SOURCES.find((s) => s.schemes.includes(scheme));
+  if (!source) throw new DatasetRefusedError(`dataset URL scheme '${scheme}' is not supported`);
+  return source;
+}
+
+function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(new DatasetError('DATASET_TOO_LARGE', `dataset exceeds ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Reads the first chunk of a stream and puts it back, to sniff the format. */
+function peek(stream: Readable): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+    };
+    const onReadable = (): void => {
+      const chunk = stream.read() as Buffer | null;
+      if (chunk === null) return;
+      cleanup();
+      stream.unshift(chunk);
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(null);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
+
+const isGzip = (head: Buffer | null): boolean => head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+
+export async function openDataset(url: URL, options: OpenDatasetOptions): Promise<Readable> {
+  const source = checkDatasetScheme(url, options.allowedSchemes);
+  const raw = await source.open(url, options);
+  const head = await peek(raw);
+  const limited = byteLimit(options.maxBytes);
+  const stages: NodeJS.ReadWriteStream[] = isGzip(head) ? [createGunzip(), limited] : [limited];
+  // The reader consumes `limited`; whichever stage fails, the error must surface there.
+  pipeline([raw, ...stages], (err) => {
+    if (err && !limited.destroyed) limited.destroy(err);
+  });
+  return limited;
+}
