@@ -1,0 +1,92 @@
+/**
+ * `batchinfer consumer`: a BullMQ worker on the chunk queue plus a health server. It is
+ * scaled 0..N by KEDA on queue depth and never receives HTTP traffic for its work.
+ */
+import { Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { BatchCloser } from '../shared/batch-closer.js';
+import { BatchStore } from '../shared/batch-store.js';
+import type { ChunkEventJson } from '../shared/chunk-event.js';
+import { readChunkEvent } from '../shared/chunk-event.js';
+import type { Config } from '../shared/config.js';
+import { startHealthServer } from '../shared/health-server.js';
+import { CHUNK_QUEUE } from '../shared/keys.js';
+import { createRedis } from '../shared/redis.js';
+import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
+import type { ChunkOutcome } from './chunk-processor.js';
+
+export interface ConsumerService {
+  port: number;
+  /** Stops taking chunks, lets active ones finish (or hands them back after the drain timeout), closes. */
+  drain(): Promise<void>;
+}
+
+/** Lock settings: a killed consumer's chunk is taken up again within ~lockDuration. */
+const LOCK_DURATION_MS = 30_000;
+const STALLED_INTERVAL_MS = 15_000;
+
+export async function startConsumer(config: Config, logger: Logger): Promise<ConsumerService> {
+  if (!config.redisUrl) throw new Error('REDIS_URL is required for the consumer');
+  const storeRedis = createRedis(config.redisUrl, 'worker');
+  const workerRedis = createRedis(config.redisUrl, 'worker');
+  const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
+  const closer = new BatchCloser(store, logger);
+  const processor = new ChunkProcessor({
+    store,
+    closer,
+    logger,
+    modelRoot: config.modelRoot,
+    rates: config,
+    concurrency: config.consumerConcurrency,
+  });
+
+  const worker = new Worker<ChunkEventJson, ChunkOutcome, string>(
+    CHUNK_QUEUE,
+    (job, token, signal) => processor.process(job, token, signal),
+    {
+      connection: workerRedis,
+      prefix: config.queuePrefix,
+      concurrency: config.consumerConcurrency,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: 3,
+      autorun: false,
+    },
+  );
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('failed', (job: Job<ChunkEventJson> | undefined, err: Error) => {
+    if (!job || err instanceof ChunkFailedError) return;
+    // A chunk BullMQ failed without our processor finishing it (it stalled too often, e.g.
+    // its consumers kept being OOM-killed): account it here so the batch still closes.
+    void accountUnprocessedFailure(job, err);
+  });
+
+  async function accountUnprocessedFailure(job: Job<ChunkEventJson>, err: Error): Promise<void> {
+    try {
+      if ((await job.getState()) !== 'failed') return;
+      const { data } = readChunkEvent(job.data);
+      await processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }));
+    } catch (accountErr) {
+      logger.error({ err: accountErr, job_id: job.id }, 'could not account a failed chunk');
+    }
+  }
+
+  let draining = false;
+  const health = await startHealthServer(config.port, () => !draining && workerRedis.status === 'ready');
+  void worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped'));
+  await worker.waitUntilReady();
+  logger.info({ port: health.port, concurrency: config.consumerConcurrency, prefix: config.queuePrefix }, 'consumer ready');
+
+  return {
+    port: health.port,
+    async drain() {
+      draining = true;
+      const deadline = setTimeout(() => worker.cancelAllJobs('consumer shutting down'), config.drainTimeoutSeconds * 1000);
+      await worker.close();
+      clearTimeout(deadline);
+      await health.close();
+      await Promise.all([storeRedis.quit(), workerRedis.quit()]);
+    },
+  };
+}
