@@ -1,0 +1,131 @@
+/**
+ * A private `redis-server` on a free loopback port, for `batchinfer run` on a laptop and
+ * for the test suite. It keeps nothing on disk unless asked and is stopped afterwards.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { RedisUnavailableError } from '../shared/errors.js';
+
+export const REDIS_HELP =
+  'batchinfer needs Redis: set REDIS_URL=redis://host:6379, or install redis-server ' +
+  '(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so it can start a private one';
+
+export interface LocalRedis {
+  url: string;
+  port: number;
+  dir: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 5 s). */
+  stop(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port and data directory. SIGTERM lets
+   * Redis flush its append-only file; SIGKILL simulates a crash.
+   */
+  restart(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface LocalRedisOptions {
+  /** Append-only file persistence, so a restart keeps the queue. @defaultValue false */
+  persistence?: boolean;
+  binary?: string;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = (): void => {
+      if (child.exitCode !== null) {
+        reject(new RedisUnavailableError(`redis-server exited with code ${child.exitCode}`));
+        return;
+      }
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.write('PING\r\n');
+        socket.once('data', (data) => {
+          socket.destroy();
+          if (data.toString().startsWith('+PONG')) resolve();
+          else retry();
+        });
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        retry();
+      });
+    };
+    const retry = (): void => {
+      if (Date.now() > deadline) reject(new RedisUnavailableError(`redis-server did not answer on port ${port}`));
+      else setTimeout(attempt, 25);
+    };
+    attempt();
+  });
+}
+
+export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
+  const binary = options.binary ?? 'redis-server';
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'batchinfer-redis-'));
+  const port = await freePort();
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--dir', dir,
+    '--save', '',
+    '--appendonly', options.persistence ? 'yes' : 'no',
+    '--appendfsync', 'everysec',
+    '--daemonize', 'no',
+    '--loglevel', 'warning',
+  ];
+  let child: ChildProcess;
+
+  async function launch(): Promise<void> {
+    child = spawn(binary, args, { stdio: 'ignore' });
+    const spawned = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new RedisUnavailableError(REDIS_HELP) : new RedisUnavailableError(err.message)),
+      );
+    });
+    await spawned;
+    await waitForPort(port, child, 10_000);
+  }
+
+  function kill(signal: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill(signal);
+    });
+  }
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async stop() {
+      await kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart(signal: NodeJS.Signals = 'SIGTERM') {
+      await kill(signal);
+      await launch();
+    },
+  };
+}
