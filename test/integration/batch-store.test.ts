@@ -1,0 +1,110 @@
+/** Batch accounting against a real Redis: replays never double-count, a batch closes once. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { BatchStore } from '../../src/shared/batch-store.js';
+import type { ChunkResult } from '../../src/shared/batch-store.js';
+import type { BatchRequest } from '../../src/shared/types.js';
+import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+let server: LocalRedis;
+let redis: Redis;
+let store: BatchStore;
+
+const request: BatchRequest = {
+  datasetUrl: 'file:///d.jsonl',
+  format: 'jsonl',
+  model: 'sum',
+  chunkSize: 10,
+  outputUrl: 'file:///tmp/o',
+  labels: { team: 'risk' },
+};
+
+const result = (succeeded: number, failed: number, extra: Partial<ChunkResult> = {}): ChunkResult => ({
+  succeeded,
+  failed,
+  predictionSum: succeeded * 2,
+  predictionCount: succeeded,
+  latencyMs: 1,
+  chunkFailed: false,
+  costUsd: 0.001,
+  cpuSeconds: 0.01,
+  allocatedCpuSeconds: 0.02,
+  wallSeconds: 0.04,
+  ...extra,
+});
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = connect(server.url);
+});
+afterAll(async () => {
+  await redis.quit();
+  await server.stop();
+});
+beforeEach(() => {
+  store = new BatchStore(redis, freshPrefix('store'), 3600);
+});
+
+describe('BatchStore', () => {
+  it('closes only after ingest has finished and every chunk is accounted', async () => {
+    await store.create('b1', request);
+    expect(await store.recordChunk('b1', 0, result(10, 0))).toBe('open');
+    expect(await store.markIngested('b1', 2, 19)).toBe('open');
+    expect(await store.recordChunk('b1', 1, result(8, 1))).toBe('close');
+    const view = await store.get('b1');
+    expect(view?.status).toBe('running');
+    expect(view?.records).toEqual({ total: 19, read: 0, succeeded: 18, failed: 1 });
+  });
+
+  it('lets the producer close when ingest finishes after the last chunk', async () => {
+    await store.create('b2', request);
+    expect(await store.recordChunk('b2', 0, result(5, 0))).toBe('open');
+    expect(await store.markIngested('b2', 1, 5)).toBe('close');
+  });
+
+  it('counts a replayed chunk once but adds the cost of every attempt', async () => {
+    await store.create('b3', request);
+    await store.recordChunk('b3', 0, result(10, 0));
+    await store.recordChunk('b3', 0, result(10, 0));
+    const view = await store.get('b3');
+    expect(view?.records.succeeded).toBe(10);
+    expect(view?.chunks.completed).toBe(1);
+    expect(view?.cost.usd).toBeCloseTo(0.002, 12);
+    expect(view?.cost.efficiency).toBeCloseTo(0.5, 12);
+  });
+
+  it('replaces a failed chunk by its successful retry', async () => {
+    await store.create('b4', request);
+    await store.recordChunk('b4', 3, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    expect((await store.get('b4'))?.failedChunks).toEqual([3]);
+    await store.recordChunk('b4', 3, result(10, 0));
+    const view = await store.get('b4');
+    expect(view?.failedChunks).toEqual([]);
+    expect(view?.chunks).toMatchObject({ completed: 1, failed: 0 });
+    expect(view?.records).toMatchObject({ succeeded: 10, failed: 0 });
+    expect(await store.getSummaryInputs('b4')).toEqual({ predictionSum: 20, predictionCount: 10, latencyMs: 1 });
+  });
+
+  it('finishes a batch once, however many closers race', async () => {
+    await store.create('b5', request);
+    await store.markIngested('b5', 0, 0);
+    const wins = await Promise.all([1, 2, 3, 4].map(() => store.finish('b5', 'completed')));
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    expect((await store.get('b5'))?.status).toBe('completed');
+  });
+
+  it('halts an unfinished batch, and a halted batch cannot be closed', async () => {
+    await store.create('b6', request);
+    expect(await store.halt('b6', 'failed', 'ingest failed: boom')).toBe(true);
+    expect(await store.markIngested('b6', 1, 1)).toBe('gone');
+    expect(await store.finish('b6', 'completed')).toBe(false);
+    expect(await store.getState('b6')).toMatchObject({ status: 'failed', halted: true });
+    expect((await store.get('b6'))?.error).toBe('ingest failed: boom');
+  });
+
+  it('hands out an idempotency key once', async () => {
+    expect(await store.claimIdempotencyKey('k', 'first')).toBeUndefined();
+    expect(await store.claimIdempotencyKey('k', 'second')).toBe('first');
+  });
+});

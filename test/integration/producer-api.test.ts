@@ -1,0 +1,91 @@
+/** The producer's HTTP API over real HTTP: validation, 404s, auth, idempotency, health. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+let redis: LocalRedis;
+let producer: RunningService;
+let dataset: string;
+const TOKEN = 'test-token-3f9a';
+
+beforeAll(async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-api-'));
+  dataset = pathToFileURL(path.join(dir, 'd.jsonl')).toString();
+  await writeFile(new URL(dataset), '{"id":1,"features":[1]}\n');
+  redis = await startTestRedis();
+  producer = await startService('producer', {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: freshPrefix('api'),
+    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+    DATASET_ALLOWED_SCHEMES: 'file,https',
+    API_TOKEN: TOKEN,
+  });
+});
+afterAll(async () => {
+  await producer?.stop();
+  await redis?.stop();
+});
+
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+async function post(body: string, headers: Record<string, string> = auth): Promise<{ status: number; json: { error?: { code: string; field?: string } } & Record<string, unknown> }> {
+  const res = await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  return { status: res.status, json: (await res.json()) as never };
+}
+
+describe('producer API', () => {
+  it('answers 400 with a JSON error naming the field', async () => {
+    const cases: [string, string][] = [
+      ['{"datasetUrl": 5}', 'datasetUrl'],
+      ['{"datasetUrl": "gopher://x/y"}', 'datasetUrl'],
+      [`{"datasetUrl": "${dataset}", "chunkSize": -1}`, 'chunkSize'],
+      [`{"datasetUrl": "${dataset}", "model": "nope"}`, 'model'],
+      ['{not json', 'body'],
+    ];
+    for (const [body, field] of cases) {
+      const { status, json } = await post(body);
+      expect(status, body).toBe(400);
+      expect(json.error?.field, body).toBe(field);
+      expect(json.error?.code).toBe('VALIDATION_FAILED');
+    }
+  });
+
+  it('requires the bearer token when API_TOKEN is set, and never logs it', async () => {
+    expect((await post(`{"datasetUrl": "${dataset}"}`, {})).status).toBe(401);
+    expect((await post(`{"datasetUrl": "${dataset}"}`, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await fetch(`${producer.url}/v1/batches/x`)).status).toBe(401);
+    expect(producer.logs.text()).not.toContain(TOKEN);
+  });
+
+  it('answers 404 for an unknown batch and for unknown routes, 405 for a wrong method', async () => {
+    expect((await fetch(`${producer.url}/v1/batches/does-not-exist`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${producer.url}/nope`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${producer.url}/v1/batches`, { method: 'PUT', headers: auth })).status).toBe(405);
+  });
+
+  it('refuses a body over the size limit with 413', async () => {
+    const { status, json } = await post(JSON.stringify({ datasetUrl: dataset, labels: { x: 'y'.repeat(100_000) } }));
+    expect(status).toBe(413);
+    expect(json.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('makes one batch for one idempotency key', async () => {
+    const body = JSON.stringify({ datasetUrl: dataset, idempotencyKey: 'nightly-2026-11-23' });
+    const first = await post(body);
+    const second = await post(body);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.json.id).toBe(first.json.id);
+  });
+
+  it('serves /healthz and /readyz without a token', async () => {
+    expect((await fetch(`${producer.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${producer.url}/readyz`)).status).toBe(200);
+  });
+});
