@@ -1,6 +1,7 @@
 // Lint rules follow OpenTelemetry JS: no floating promises, no console in
 // services (use the logger), type-only imports kept explicit.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -21,6 +22,7 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: globals.node },
   },
   {
     // Tests and benches may print; the CLI writes to its own streams explicitly.
