@@ -89,3 +89,33 @@ export function measure(cmd, args, options = {}) {
 }
 
 export const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+
+/** Peak RSS (VmHWM) of a live process, in MiB. */
+export function peakRssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** Starts `batchinfer <command>` with env; resolves once it logged its ready line. */
+export function startService(command, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, command], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buffer = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      buffer += d;
+      const match = /"port":(\d+)[^\n]*ready/.exec(buffer);
+      if (match) resolve({ child, port: Number(match[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${command} exited ${code}: ${buffer}`)));
+  });
+}
+
+/** Parses `INFO` output into a flat object of numbers and strings. */
+export function parseInfo(text) {
+  const out = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = Number.isNaN(Number(line.slice(i + 1))) ? line.slice(i + 1) : Number(line.slice(i + 1));
+  }
+  return out;
+}
