@@ -98,7 +98,7 @@ class ConsumerPool {
 
   private spawnOne(): void {
     const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-    const child = spawn(process.execPath, [cli, 'consumer'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...process.execArgv, cli, 'consumer'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     child.stdout?.setEncoding('utf8').on('data', this.onLog);
     child.stderr?.setEncoding('utf8').on('data', this.onLog);
