@@ -3,6 +3,7 @@
  * comes from `--server`, else `BATCHINFER_SERVER`, else http://localhost:8080; `API_TOKEN`
  * is sent as a bearer token when set.
  */
+import { expandTimePlaceholders, scheduledMinute } from '../shared/time-template.js';
 import { TERMINAL_STATUSES } from '../shared/types.js';
 import type { BatchView } from '../shared/types.js';
 import { parse, UsageError } from './args.js';
@@ -10,7 +11,8 @@ import { parseLabels } from './labels.js';
 import { progressLine } from './progress.js';
 
 const SUBMIT_USAGE =
-  'usage: batchinfer submit <datasetUrl> [--server URL] [--model M] [--format jsonl|csv] [--chunk-size N] [--output URL] [--label key=value]... [--idempotency-key K] [--json]';
+  'usage: batchinfer submit <datasetUrl> [--server URL] [--model M] [--format jsonl|csv] [--chunk-size N] [--output URL] [--label key=value]... [--idempotency-key K] [--schedule NAME] [--json]\n' +
+  '       {{date}}, {{yesterday}}, {{hour}}, ... in the dataset URL and idempotency key become the current minute (UTC)';
 const STATUS_USAGE = 'usage: batchinfer status <id> [--server URL] [--watch] [--json]';
 
 function serverUrl(flag: string | undefined): string {
@@ -54,18 +56,30 @@ export async function submitCommand(argv: string[]): Promise<number> {
       output: { type: 'string' },
       label: { type: 'string', multiple: true },
       'idempotency-key': { type: 'string' },
+      schedule: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
     SUBMIT_USAGE,
   );
-  if (positionals.length !== 1) throw new UsageError(`expected one dataset URL\n${SUBMIT_USAGE}`);
-  const body: Record<string, unknown> = { datasetUrl: positionals[0] };
+  const [datasetUrl] = positionals;
+  if (datasetUrl === undefined || positionals.length !== 1) throw new UsageError(`expected one dataset URL\n${SUBMIT_USAGE}`);
+  // A CronJob runs the same command every time: the date comes from when it runs.
+  const at = scheduledMinute(new Date());
+  const expand = (text: string): string => {
+    try {
+      return expandTimePlaceholders(text, at);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const body: Record<string, unknown> = { datasetUrl: expand(datasetUrl) };
   if (values.model) body.model = values.model;
   if (values.format) body.format = values.format;
   if (values['chunk-size']) body.chunkSize = Number(values['chunk-size']);
   if (values.output) body.outputUrl = values.output;
   if (values.label) body.labels = parseLabels(values.label, SUBMIT_USAGE);
-  if (values['idempotency-key']) body.idempotencyKey = values['idempotency-key'];
+  if (values['idempotency-key']) body.idempotencyKey = expand(values['idempotency-key']);
+  if (values.schedule) body.schedule = values.schedule;
   const { status, json } = await call('POST', `${serverUrl(values.server)}/v1/batches`, body);
   if (status !== 202) throw apiError(status, json);
   const { id } = json as { id: string };

@@ -9,7 +9,7 @@ Commands:
                             run producer, consumers and Redis locally until the batch is done
   producer                  start the producer HTTP API (container entrypoint)
   consumer                  start a chunk consumer (container entrypoint)
-  submit <datasetUrl> [--server URL] [--model M] [--label key=value]... [--json]
+  submit <datasetUrl> [--server URL] [--model M] [--label key=value]... [--schedule NAME] [--json]
                             submit a batch to a running producer
   status <id> [--server URL] [--watch] [--json]
                             show a batch's status

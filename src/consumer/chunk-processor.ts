@@ -77,8 +77,10 @@ export class ChunkProcessor {
       return 'done';
     } catch (err) {
       if (signal?.aborted && token) {
-        // Shutting down: hand the chunk back untouched for another consumer.
+        // Shutting down: hand the chunk back untouched for another consumer. Its part may
+        // already be written; the next consumer replaces it whole, and nothing was accounted.
         await job.moveToWait(token);
+        log.info('chunk handed back to the queue (consumer shutting down)');
         throw new WaitingError();
       }
       const attempts = job.opts.attempts ?? 1;
@@ -112,7 +114,7 @@ export class ChunkProcessor {
       errors.sort((a, b) => a.line - b.line);
     }
     const inferStart = performance.now();
-    const output = valid.length > 0 ? model.predict(valid.map((r) => r.features)) : [];
+    const output = valid.length > 0 ? model.predict(valid.map((r) => r.features), { signal }) : [];
     const predictions = output instanceof Promise ? await output : output;
     const latencyMs = performance.now() - inferStart;
     if (predictions.length !== valid.length) {

@@ -81,10 +81,20 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   return {
     port: health.port,
     async drain() {
+      // Not ready any more, and no new chunk is taken (close stops the fetch loop at once).
       draining = true;
-      const deadline = setTimeout(() => worker.cancelAllJobs('consumer shutting down'), config.drainTimeoutSeconds * 1000);
-      await worker.close();
-      clearTimeout(deadline);
+      // Active chunks get DRAIN_TIMEOUT_SECONDS to finish; past it their AbortSignal fires
+      // and the processor moves each back to `wait` untouched (no attempt is used up), for
+      // another consumer to take.
+      const deadline = setTimeout(() => {
+        logger.warn({ drain_timeout_s: config.drainTimeoutSeconds }, 'drain timeout: handing active chunks back to the queue');
+        worker.cancelAllJobs('consumer shutting down');
+      }, config.drainTimeoutSeconds * 1000);
+      try {
+        await worker.close();
+      } finally {
+        clearTimeout(deadline);
+      }
       await health.close();
       await Promise.all([storeRedis.quit(), workerRedis.quit()]);
     },

@@ -9,7 +9,9 @@ import { isWithinRoot, normaliseOutputUrl } from '../shared/sinks/open-sink.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
 import { checkDatasetScheme } from './sources/open-dataset.js';
 
-const KNOWN_FIELDS = new Set(['datasetUrl', 'format', 'model', 'chunkSize', 'outputUrl', 'labels', 'idempotencyKey']);
+const KNOWN_FIELDS = new Set(['datasetUrl', 'format', 'model', 'chunkSize', 'outputUrl', 'labels', 'idempotencyKey', 'schedule']);
+/** A schedule name: a Kubernetes object name (PingSource, CronJob) or similar. */
+const SCHEDULE_NAME = /^[\w.-]{1,253}$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
 const MAX_LABELS = 16;
 
@@ -110,6 +112,12 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
       throw new ValidationError('idempotencyKey', 'idempotencyKey must be 1-200 characters of letters, digits, _ . : -');
     }
     request.idempotencyKey = input.idempotencyKey;
+  }
+  if (input.schedule !== undefined) {
+    if (typeof input.schedule !== 'string' || !SCHEDULE_NAME.test(input.schedule)) {
+      throw new ValidationError('schedule', 'schedule must be a name of letters, digits, _ . -');
+    }
+    request.schedule = input.schedule;
   }
   return request;
 }

@@ -29,10 +29,16 @@ export class BatchService {
     return this.running.size;
   }
 
-  async submit(request: BatchRequest): Promise<SubmitResult> {
+  /**
+   * Creates the batch and starts its ingest, unless a batch already holds the request's
+   * idempotency key or one of `dedupeKeys` (e.g. a CloudEvent's source + id): then that
+   * batch is returned and nothing new starts.
+   */
+  async submit(request: BatchRequest, dedupeKeys: readonly string[] = []): Promise<SubmitResult> {
     const id = randomUUID();
-    if (request.idempotencyKey) {
-      const existing = await this.deps.store.claimIdempotencyKey(request.idempotencyKey, id);
+    const keys = request.idempotencyKey ? [request.idempotencyKey, ...dedupeKeys] : dedupeKeys;
+    if (keys.length > 0) {
+      const existing = await this.deps.store.claimIdempotencyKeys(keys, id);
       if (existing) {
         const view = await this.deps.store.get(existing);
         return { id: existing, status: view?.status ?? 'ingesting', created: false };

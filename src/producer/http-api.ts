@@ -13,6 +13,7 @@ import { answerHealth, sendJson } from '../shared/health-server.js';
 import type { BatchView } from '../shared/types.js';
 import { parseBatchRequest } from './batch-request.js';
 import type { BatchService } from './batch-service.js';
+import { readCloudEvent, scheduledSubmission } from './scheduled-event.js';
 
 export interface ApiDeps {
   config: Config;
@@ -23,6 +24,9 @@ export interface ApiDeps {
 }
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
+
+/** A route: method, path pattern, handler, and whether it needs the bearer token (when one is set). */
+export type RouteEntry = [method: string, pattern: RegExp, handler: Route, options?: { public?: boolean }];
 
 export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -75,7 +79,7 @@ export function sendError(res: http.ServerResponse, err: unknown, logger: Logger
   if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
 }
 
-export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegExp, Route]> = []): http.RequestListener {
+export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []): http.RequestListener {
   const submit: Route = async (req, res) => {
     const body = parseJson(await readBody(req, deps.config.maxRequestBytes));
     const request = parseBatchRequest(body, { config: deps.config });
@@ -87,9 +91,23 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegE
     if (!view) throw new NotFoundError(`no batch ${id}`);
     sendJson(res, 200, publicView(view));
   };
-  const routes: Array<[string, RegExp, Route]> = [
+  // A scheduled run (PingSource) as a CloudEvent. Answered right after validation: the
+  // ping adapter drops a tick after a few fast retries. The reply is plain JSON without
+  // ce- headers, so Knative does not treat it as a reply event.
+  const receiveEvent: Route = async (req, res) => {
+    const event = readCloudEvent(req.headers, await readBody(req, deps.config.maxRequestBytes));
+    const { request, dedupeKeys } = scheduledSubmission(event, { config: deps.config });
+    const result = await deps.service.submit(request, dedupeKeys);
+    deps.logger.info(
+      { batch_id: result.id, ce_source: event.source, ce_id: event.id, schedule: request.schedule, created: result.created },
+      result.created ? 'scheduled batch started' : 'duplicate event: batch already exists',
+    );
+    sendJson(res, 202, { id: result.id, status: result.status });
+  };
+  const routes: RouteEntry[] = [
     ['POST', /^\/v1\/batches\/?$/, submit],
     ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch],
+    ['POST', /^\/$/, receiveEvent, { public: !deps.config.cloudEventsRequireToken }],
     ...extraRoutes,
   ];
 
@@ -104,10 +122,10 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegE
       req.resume();
       return;
     }
-    const [, pattern, handler] = route;
+    const [, pattern, handler, options] = route;
     const params = pattern.exec(path)?.slice(1) ?? [];
     Promise.resolve()
-      .then(() => checkBearer(req, deps.config.apiToken))
+      .then(() => checkBearer(req, options?.public ? undefined : deps.config.apiToken))
       .then(() => handler(req, res, params))
       .catch((err: unknown) => {
         sendError(res, err, deps.logger);

@@ -94,7 +94,22 @@ for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `;
 
+// Claims several idempotency keys at once: if any already names a batch, every key is
+// pointed at that batch (so later duplicates find it by any of them) and its id returned;
+// otherwise all keys get ARGV[1]. One script, so two duplicates racing never both win.
+const CLAIM_KEYS = `
+local existing = false
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then existing = v; break end
+end
+local value = existing or ARGV[1]
+for i = 1, #KEYS do redis.call('SET', KEYS[i], value, 'EX', ARGV[2], 'NX') end
+return existing
+`;
+
 interface BatchCommands {
+  batchClaimKeys(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string | null>;
   batchRecordChunk(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
   batchMarkIngested(k1: string, ...args: (string | number)[]): Promise<number>;
   batchFinish(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
@@ -113,6 +128,7 @@ export class BatchStore {
     private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {
+    redis.defineCommand('batchClaimKeys', { lua: CLAIM_KEYS });
     redis.defineCommand('batchRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
     redis.defineCommand('batchMarkIngested', { numberOfKeys: 1, lua: MARK_INGESTED });
     redis.defineCommand('batchFinish', { numberOfKeys: 3, lua: FINISH });
@@ -130,10 +146,18 @@ export class BatchStore {
    * key, or undefined when `id` got it.
    */
   async claimIdempotencyKey(key: string, id: string): Promise<string | undefined> {
-    const redisKey = idempotencyKey(this.prefix, key);
-    const set = await this.redis.set(redisKey, id, 'EX', this.ttlSeconds, 'NX');
-    if (set === 'OK') return undefined;
-    return (await this.redis.get(redisKey)) ?? undefined;
+    return this.claimIdempotencyKeys([key], id);
+  }
+
+  /**
+   * Reserves several keys for `id` atomically (a client key, a CloudEvent's source + id, a
+   * schedule tick): returns the id of the batch that already holds any of them, or undefined
+   * when `id` got them all. Keys live under the queue prefix for the batch TTL.
+   */
+  async claimIdempotencyKeys(keys: readonly string[], id: string): Promise<string | undefined> {
+    if (keys.length === 0) return undefined;
+    const redisKeys = keys.map((k) => idempotencyKey(this.prefix, k));
+    return (await this.redis.batchClaimKeys(redisKeys.length, ...redisKeys, id, this.ttlSeconds)) ?? undefined;
   }
 
   async create(id: string, request: BatchRequest): Promise<void> {
@@ -253,6 +277,7 @@ function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
     ingestedAt: h.ingestedAt ?? null,
     completedAt: h.completedAt ?? null,
   };
+  if (h.schedule) view.schedule = h.schedule;
   if (h.error) view.error = h.error;
   return view;
 }

@@ -34,6 +34,12 @@ export interface Config {
   chunkSize: number;
   /** `API_TOKEN`, bearer token required by the producer API when set. */
   apiToken: string | undefined;
+  /**
+   * `CLOUDEVENTS_REQUIRE_TOKEN`: whether `POST /` (CloudEvents) needs the bearer token too.
+   * Knative's PingSource adapter and Broker cannot send one, so a cluster that routes them to
+   * the producer sets this to false and keeps the producer cluster-local. @defaultValue true
+   */
+  cloudEventsRequireToken: boolean;
   /** `DATASET_ALLOWED_SCHEMES`. @defaultValue `http,https` */
   datasetAllowedSchemes: string[];
   /** `DATASET_ALLOW_PRIVATE_NETWORKS`. @defaultValue false */
@@ -60,8 +66,10 @@ export interface Config {
   maxDatasetBytes: number;
   /**
    * `DRAIN_TIMEOUT_SECONDS`: on SIGTERM, how long a consumer lets its active chunks finish
-   * before handing them back to the queue. Keep it below the pod's grace period (Knative:
-   * the revision timeout). @defaultValue 20
+   * before handing them back to the queue (the producer: its ingests, before failing them).
+   * The whole drain may take 10 s more, so keep this + 10 below the pod's grace period; on
+   * Knative the grace period is the revision's `timeoutSeconds`, of which the queue-proxy's
+   * drain takes the first 30 s before SIGTERM reaches the container. @defaultValue 20
    */
   drainTimeoutSeconds: number;
   /** `BATCH_TTL_SECONDS`, how long a finished batch's state stays in Redis. @defaultValue 7 days */
@@ -191,6 +199,7 @@ export function loadConfig(env: Env = process.env): Config {
     modelRoot: path.resolve(readString(env, 'MODEL_ROOT', 'models')),
     chunkSize: readInt(env, 'CHUNK_SIZE', 1000, 1, 1_000_000),
     apiToken: readOptionalString(env, 'API_TOKEN'),
+    cloudEventsRequireToken: readBool(env, 'CLOUDEVENTS_REQUIRE_TOKEN', true),
     datasetAllowedSchemes: readList(env, 'DATASET_ALLOWED_SCHEMES', ['http', 'https']),
     datasetAllowPrivateNetworks: readBool(env, 'DATASET_ALLOW_PRIVATE_NETWORKS', false),
     logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),

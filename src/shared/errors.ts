@@ -78,6 +78,20 @@ export class OutputError extends BatchinferError {
   }
 }
 
+/** A request that should be a CloudEvent is not one (missing or malformed attributes). */
+export class CloudEventError extends BatchinferError {
+  constructor(message: string) {
+    super('CLOUDEVENT_INVALID', message, 400);
+  }
+}
+
+/** A `{{placeholder}}` in a scheduled dataset URL or idempotency key is not one we know. */
+export class TemplateError extends BatchinferError {
+  constructor(message: string) {
+    super('TEMPLATE_INVALID', message, 400);
+  }
+}
+
 /** Redis could not be reached or started. */
 export class RedisUnavailableError extends BatchinferError {
   constructor(message: string, options?: ErrorOptions) {

@@ -1,40 +1,55 @@
 /**
- * Model references, as requests and `MODEL` name them: `sum`, or `linear:<file>` with the
- * file inside `MODEL_ROOT`. The producer checks a reference when a batch is submitted;
- * the consumer loads it.
+ * Model references, as requests and `MODEL` name them: `sum`, `linear:<file>` with the
+ * file inside `MODEL_ROOT`, or `sleep:<ms>`. The producer checks a reference when a batch
+ * is submitted; the consumer loads it.
  */
 import path from 'node:path';
 import { ModelError } from './errors.js';
 
-export const MODEL_KINDS = ['sum', 'linear'] as const;
+export const MODEL_KINDS = ['sum', 'linear', 'sleep'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** Longest delay `sleep:<ms>` accepts: one chunk must still fit well inside a revision timeout. */
+export const MAX_SLEEP_MS = 600_000;
 
 export interface ModelRef {
   kind: ModelKind;
-  /** Absolute path of the model file, inside the model root. */
+  /** Absolute path of the model file, inside the model root (`linear`). */
   file?: string;
+  /** Delay per chunk in ms (`sleep`). */
+  sleepMs?: number;
   /** The reference as written, used as the `model` cost label. */
   ref: string;
 }
 
-const NEEDS_FILE: Record<ModelKind, boolean> = { sum: false, linear: true };
+/** What follows the `:` of each kind: nothing, a file in the model root, or a delay in ms. */
+const ARGUMENT: Record<ModelKind, 'none' | 'file' | 'ms'> = { sum: 'none', linear: 'file', sleep: 'ms' };
 
 export function parseModelRef(ref: string, modelRoot: string): ModelRef {
   const sep = ref.indexOf(':');
   const kind = (sep === -1 ? ref : ref.slice(0, sep)) as ModelKind;
-  const location = sep === -1 ? undefined : ref.slice(sep + 1);
+  const argument = sep === -1 ? undefined : ref.slice(sep + 1);
   if (!MODEL_KINDS.includes(kind)) {
     throw new ModelError(`unknown model '${kind}' (known: ${MODEL_KINDS.join(', ')})`);
   }
-  if (!NEEDS_FILE[kind]) {
-    if (location !== undefined) throw new ModelError(`model '${kind}' takes no file`);
-    return { kind, ref };
+  switch (ARGUMENT[kind]) {
+    case 'none':
+      if (argument !== undefined) throw new ModelError(`model '${kind}' takes no argument`);
+      return { kind, ref };
+    case 'ms': {
+      if (argument === undefined || !/^\d{1,7}$/.test(argument) || Number(argument) > MAX_SLEEP_MS) {
+        throw new ModelError(`model '${kind}' needs a delay: ${kind}:<ms per chunk, 0..${MAX_SLEEP_MS}>`);
+      }
+      return { kind, sleepMs: Number(argument), ref };
+    }
+    case 'file': {
+      if (!argument) throw new ModelError(`model '${kind}' needs a file: ${kind}:<file in MODEL_ROOT>`);
+      const file = path.resolve(modelRoot, argument);
+      const rel = path.relative(modelRoot, file);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) {
+        throw new ModelError(`model file must be inside the model root ${modelRoot}`);
+      }
+      return { kind, file, ref };
+    }
   }
-  if (!location) throw new ModelError(`model '${kind}' needs a file: ${kind}:<file in MODEL_ROOT>`);
-  const file = path.resolve(modelRoot, location);
-  const rel = path.relative(modelRoot, file);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) {
-    throw new ModelError(`model file must be inside the model root ${modelRoot}`);
-  }
-  return { kind, file, ref };
 }

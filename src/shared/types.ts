@@ -115,5 +115,7 @@ export interface BatchView {
   /** When the producer finished reading the dataset. */
   ingestedAt: string | null;
   completedAt: string | null;
+  /** Schedule (PingSource or CronJob) that started the batch, if any. */
+  schedule?: string;
   error?: string;
 }
