@@ -107,4 +107,15 @@ describe('BatchStore', () => {
     expect(await store.claimIdempotencyKey('k', 'first')).toBeUndefined();
     expect(await store.claimIdempotencyKey('k', 'second')).toBe('first');
   });
+
+  it('claims several keys as one: any held key returns its batch and points the others at it', async () => {
+    expect(await store.claimIdempotencyKeys(['ce/s/1', 'tick/s/02:00'], 'first')).toBeUndefined();
+    // Same tick, another event id: the tick key matches, and the new id key now names 'first'.
+    expect(await store.claimIdempotencyKeys(['ce/s/2', 'tick/s/02:00'], 'second')).toBe('first');
+    expect(await store.claimIdempotencyKeys(['ce/s/2'], 'third')).toBe('first');
+    // Racing duplicates: exactly one wins.
+    const racers = await Promise.all(['a', 'b', 'c', 'd'].map((id) => store.claimIdempotencyKeys(['ce/s/9', 'tick/s/03:00'], id)));
+    expect(racers.filter((r) => r === undefined)).toHaveLength(1);
+    expect(new Set(racers.filter((r) => r !== undefined)).size).toBe(1);
+  });
 });

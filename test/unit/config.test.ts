@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       cpuLimitCores: 0.5,
       memoryLimitGiB: 0.5,
       logLevel: 'info',
+      cloudEventsRequireToken: true,
     });
     expect(c.redisUrl).toBeUndefined();
   });
@@ -40,6 +41,7 @@ describe('loadConfig', () => {
     ['COST_PER_CPU_HOUR', 'free'],
     ['DATASET_ALLOW_PRIVATE_NETWORKS', 'maybe'],
     ['LOG_LEVEL', 'loud'],
+    ['CLOUDEVENTS_REQUIRE_TOKEN', 'sometimes'],
     ['REDIS_URL', 'http://x'],
     ['K_SINK', 'not a url'],
     ['K_CE_OVERRIDES', '{"extensions": 3}'],
@@ -52,6 +54,10 @@ describe('loadConfig', () => {
   it('never echoes a malformed REDIS_URL (it may hold a password)', () => {
     const err = configError({ REDIS_URL: 'secret-password@@' });
     expect(err.message).not.toContain('secret-password');
+  });
+
+  it('lets CLOUDEVENTS_REQUIRE_TOKEN open POST / for sources that cannot send a token', () => {
+    expect(loadConfig({ CLOUDEVENTS_REQUIRE_TOKEN: 'false' }).cloudEventsRequireToken).toBe(false);
   });
 
   it('reads K_CE_OVERRIDES extensions', () => {

@@ -28,10 +28,20 @@ describe('models', () => {
     await expect(loadLinearModel(path.join(dir, 'missing.json'))).rejects.toBeInstanceOf(ModelError);
   });
 
+  it('sleep waits its delay per chunk, predicts like sum, and stops when aborted', async () => {
+    const model = await loadModel(parseModelRef('sleep:30', '/models'));
+    expect(await model.predict([[1, 2], [3]])).toEqual([3, 3]);
+    const abort = new AbortController();
+    const slow = (await loadModel(parseModelRef('sleep:60000', '/models'))).predict([[1]], { signal: abort.signal });
+    abort.abort(new Error('draining'));
+    await expect(slow).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('parses references and keeps model files inside the model root', () => {
     expect(parseModelRef('sum', '/models')).toEqual({ kind: 'sum', ref: 'sum' });
     expect(parseModelRef('linear:a/b.json', '/models').file).toBe('/models/a/b.json');
-    for (const bad of ['nope', 'sum:x', 'linear', 'linear:../etc/passwd', 'linear:/etc/passwd']) {
+    expect(parseModelRef('sleep:250', '/models')).toEqual({ kind: 'sleep', sleepMs: 250, ref: 'sleep:250' });
+    for (const bad of ['nope', 'sum:x', 'linear', 'linear:../etc/passwd', 'linear:/etc/passwd', 'sleep', 'sleep:-1', 'sleep:1.5', 'sleep:600001']) {
       expect(() => parseModelRef(bad, '/models'), bad).toThrow(ModelError);
     }
   });
