@@ -18,7 +18,8 @@ Environment: see README.md (REDIS_URL, PORT, OUTPUT_URL, MODEL, CHUNK_SIZE, ...)
 
 type Command = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
+/** Sub-commands by name; the container image runs one of them (`args` in the manifests). */
+export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run-command.js')).runCommand,
   producer: async () => (await import('./service-commands.js')).producerCommand,
   consumer: async () => (await import('./service-commands.js')).consumerCommand,

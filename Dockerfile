@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image for every service: the entrypoint is the CLI, the service is the argument
+# (`producer`, `consumer`, `exporter`; also `submit` for the CronJob).
+#   docker build -t dev.local/batchinfer:0.1.0 .
+#   docker run --rm -e REDIS_URL=redis://host:6379 dev.local/batchinfer:0.1.0 consumer
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# Production dependencies only. package-lock.json keeps entries for other platforms'
+# optional msgpackr-extract binaries; npm ci skips those that do not match.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# The build: dev dependencies (TypeScript) and sources, compiled to dist/.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# The `node` user of the official image, by number so runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 8080
+# Exec form: node is PID 1's only process and receives SIGTERM itself, so the drain runs.
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["--help"]

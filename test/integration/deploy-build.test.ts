@@ -1,0 +1,79 @@
+/**
+ * What a deploy runs, short of a cluster: the kustomizations build with the real kustomize
+ * (`kubectl kustomize`, when kubectl is on PATH), the built CLI answers the commands the
+ * manifests give it, and the exporter serves the metric the consumers scale on.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/cli/main.js';
+import { QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
+import { ROOT, runCli, startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { MODELS, forSchemaCheck, loadManifests, modelKey } from '../helpers/manifests.js';
+import type { Obj } from '../helpers/manifests.js';
+import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+const hasKustomize = kubectl.status === 0 && /Kustomize Version/.test(kubectl.stdout);
+
+function kustomize(dir: string): Obj[] {
+  const out = spawnSync('kubectl', ['kustomize', path.join(ROOT, dir)], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${out.stderr}`);
+  return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+}
+
+const services: RunningService[] = [];
+let redis: LocalRedis | undefined;
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await redis?.stop();
+});
+
+describe('kustomize builds (kubectl kustomize; skipped when kubectl is not installed)', () => {
+  it.skipIf(!hasKustomize).each([['k8s'], ['knative'], ['knative/broker-trigger']])('%s builds, and every built object validates', (dir) => {
+    const built = kustomize(dir);
+    expect(built.length).toBeGreaterThan(0);
+    for (const obj of built) {
+      const Model = MODELS[modelKey(obj)];
+      expect(Model, modelKey(obj)).toBeDefined();
+      expect(() => new (Model as NonNullable<typeof Model>)(forSchemaCheck(obj)).validate(), `${obj.kind}/${obj.metadata.name}`).not.toThrow();
+    }
+  });
+
+  it.skipIf(!hasKustomize)('the plain and Knative sets differ only in how producer, consumer and schedules run', () => {
+    const names = (objs: Obj[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    const plain = names(kustomize('k8s'));
+    const knative = names(kustomize('knative'));
+    const shared = loadManifests().filter((d) => d.file.startsWith('k8s/base/')).map((d) => `${d.obj.kind}/${d.obj.metadata.name}`);
+    for (const name of shared) {
+      expect(plain).toContain(name);
+      expect(knative).toContain(name);
+    }
+    expect(plain).toEqual(expect.arrayContaining(['Deployment/consumer', 'ScaledObject/consumer', 'CronJob/nightly-scoring']));
+    expect(knative).toEqual(expect.arrayContaining(['Service/consumer', 'PingSource/nightly-scoring', 'SinkBinding/consumer-completion-events']));
+    expect(knative).not.toContain('ScaledObject/consumer'); // the extension creates one per revision
+  });
+});
+
+describe('the built CLI the image runs', () => {
+  it('lists the commands the manifests start', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of Object.keys(COMMANDS)) expect(help.stdout).toContain(command);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(existsSync(path.join(ROOT, pkg.bin.batchinfer ?? ''))).toBe(true);
+  });
+
+  it.skipIf(!('exporter' in COMMANDS))('exporter (issue 4) serves the depth metric KEDA queries, and its probe routes', async () => {
+    redis = await startTestRedis();
+    const exporter = await startService('exporter', { REDIS_URL: redis.url, QUEUE_PREFIX: freshPrefix('exp') });
+    services.push(exporter);
+    const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^${QUEUE_DEPTH_METRIC}\\{[^}]*queue="chunks"[^}]*\\} \\d`, 'm'));
+    expect((await fetch(`${exporter.url}/readyz`)).status).toBe(200);
+  });
+});
