@@ -195,6 +195,19 @@ describe('the pieces fit', () => {
     }
   });
 
+  it('uses only container fields the Knative webhook accepts in Knative Services', () => {
+    // knative/serving pkg/apis/serving/fieldmask.go, SecurityContextMask and CapabilitiesMask.
+    const allowed = ['capabilities', 'readOnlyRootFilesystem', 'runAsUser', 'runAsGroup', 'runAsNonRoot'];
+    for (const { file, obj } of docs.filter((d) => isKnativeService(d.obj))) {
+      expect(at(podSpec(obj), 'securityContext'), `${file}: pod securityContext is feature-gated`).toBeUndefined();
+      for (const c of containersOf(obj) as (Container & { securityContext?: Record<string, unknown> })[]) {
+        expect(Object.keys(c.securityContext ?? {}).filter((k) => !allowed.includes(k)), file).toEqual([]);
+        expect(Object.keys(at<Record<string, unknown>>(c.securityContext, 'capabilities') ?? {}).filter((k) => k !== 'drop'), file).toEqual([]);
+        expect((c.ports ?? []).every((p) => p.name === 'http1' || p.name === 'h2c'), file).toBe(true);
+      }
+    }
+  });
+
   it('gives a draining service its DRAIN_TIMEOUT_SECONDS inside the grace period', () => {
     for (const { file, obj, container } of batchinferContainers()) {
       const command = container.args?.[0];
