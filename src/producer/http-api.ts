@@ -96,7 +96,7 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
   // ce- headers, so Knative does not treat it as a reply event.
   const receiveEvent: Route = async (req, res) => {
     const event = readCloudEvent(req.headers, await readBody(req, deps.config.maxRequestBytes));
-    // The event's trace context (`traceparent` header, or the event's extension) parents the ingest.
+    // To do (tracing): extract the event's trace context (`traceparent` header or extension) here, to parent the ingest.
     const { request, dedupeKeys } = scheduledSubmission(event, { config: deps.config });
     const result = await deps.service.submit(request, dedupeKeys);
     deps.logger.info(
