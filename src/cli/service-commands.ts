@@ -1,13 +1,16 @@
 /**
  * Container entrypoints: `batchinfer producer` and `batchinfer consumer`. Each reads its
- * configuration once (a malformed variable stops it with one line), logs JSON to stdout,
- * and drains on SIGTERM.
+ * configuration once (a malformed variable stops it with one line), starts tracing when it
+ * is configured (before any span can be started), logs JSON to stdout, and on SIGTERM
+ * drains, then flushes its spans, then exits.
  */
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { installShutdown } from '../shared/signals.js';
+import { startTelemetry } from '../shared/telemetry.js';
+import type { Telemetry } from '../shared/telemetry.js';
 
 function serviceLogger(service: string, config: Config): Logger {
   const base: Record<string, string> = {};
@@ -18,20 +21,36 @@ function serviceLogger(service: string, config: Config): Logger {
 /** Waits forever: the process lives until a signal drains it. */
 const untilSignal = (): Promise<number> => new Promise<number>(() => undefined);
 
-export async function producerCommand(): Promise<number> {
+interface Service {
+  drain(): Promise<void>;
+}
+
+async function runService(name: 'producer' | 'consumer', start: (config: Config, logger: Logger) => Promise<Service>): Promise<number> {
   const config = loadConfig();
-  const logger = serviceLogger('producer', config);
-  const { startProducer } = await import('../producer/producer-service.js');
-  const service = await startProducer(config, logger);
-  installShutdown(() => service.drain(), { logger, deadlineMs: (config.drainTimeoutSeconds + 10) * 1000 });
+  const logger = serviceLogger(name, config);
+  const telemetry: Telemetry = await startTelemetry(config, { serviceName: `batchinfer-${name}`, logger });
+  let service: Service;
+  try {
+    service = await start(config, logger);
+  } catch (err) {
+    await telemetry.shutdown();
+    throw err;
+  }
+  if (telemetry.enabled) logger.info('tracing enabled');
+  installShutdown(() => service.drain(), {
+    logger,
+    deadlineMs: (config.drainTimeoutSeconds + 10) * 1000,
+    flushTelemetry: () => telemetry.shutdown(),
+  });
   return untilSignal();
 }
 
+export async function producerCommand(): Promise<number> {
+  const { startProducer } = await import('../producer/producer-service.js');
+  return runService('producer', startProducer);
+}
+
 export async function consumerCommand(): Promise<number> {
-  const config = loadConfig();
-  const logger = serviceLogger('consumer', config);
   const { startConsumer } = await import('../consumer/consumer-service.js');
-  const service = await startConsumer(config, logger);
-  installShutdown(() => service.drain(), { logger, deadlineMs: (config.drainTimeoutSeconds + 10) * 1000 });
-  return untilSignal();
+  return runService('consumer', startConsumer);
 }

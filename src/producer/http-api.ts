@@ -5,11 +5,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch-store.js';
 import type { Config } from '../shared/config.js';
 import { BatchinferError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../shared/errors.js';
 import { answerHealth, sendJson } from '../shared/health-server.js';
+import { extractIncomingTrace } from '../shared/trace-context.js';
+import { recordError, tracer } from '../shared/tracing.js';
 import type { BatchView } from '../shared/types.js';
 import { parseBatchRequest } from './batch-request.js';
 import type { BatchService } from './batch-service.js';
@@ -23,6 +27,13 @@ export interface ApiDeps {
 }
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
+
+/**
+ * A route: method, path pattern, handler, and optionally the route template that names its
+ * span (`/v1/batches/:id`); without one the span is named by the method alone, so that ids
+ * in paths never become span names.
+ */
+export type RouteEntry = [method: string, pattern: RegExp, handler: Route, template?: string];
 
 export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -75,7 +86,38 @@ export function sendError(res: http.ServerResponse, err: unknown, logger: Logger
   if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
 }
 
-export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegExp, Route]> = []): http.RequestListener {
+/**
+ * The SERVER span of one request, continuing the trace the request came with (see
+ * {@link extractIncomingTrace}); it ends when the response is sent. The handler runs inside
+ * it, so an ingest started by the request is part of the same trace.
+ */
+function startServerSpan(req: http.IncomingMessage, res: http.ServerResponse, template: string | undefined, path: string): Span {
+  const incoming = extractIncomingTrace(req.headers);
+  const method = req.method ?? 'GET';
+  const span = tracer.startSpan(
+    template ? `${method} ${template}` : method,
+    {
+      kind: SpanKind.SERVER,
+      links: incoming.links,
+      attributes: {
+        'http.request.method': method,
+        'url.path': path,
+        'url.scheme': 'http',
+        ...(template ? { 'http.route': template } : {}),
+        ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+      },
+    },
+    incoming.context,
+  );
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return span;
+}
+
+export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []): http.RequestListener {
   const submit: Route = async (req, res) => {
     const body = parseJson(await readBody(req, deps.config.maxRequestBytes));
     const request = parseBatchRequest(body, { config: deps.config });
@@ -87,9 +129,9 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegE
     if (!view) throw new NotFoundError(`no batch ${id}`);
     sendJson(res, 200, publicView(view));
   };
-  const routes: Array<[string, RegExp, Route]> = [
-    ['POST', /^\/v1\/batches\/?$/, submit],
-    ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch],
+  const routes: RouteEntry[] = [
+    ['POST', /^\/v1\/batches\/?$/, submit, '/v1/batches'],
+    ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch, '/v1/batches/:id'],
     ...extraRoutes,
   ];
 
@@ -104,14 +146,18 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: Array<[string, RegE
       req.resume();
       return;
     }
-    const [, pattern, handler] = route;
+    const [, pattern, handler, template] = route;
     const params = pattern.exec(path)?.slice(1) ?? [];
-    Promise.resolve()
-      .then(() => checkBearer(req, deps.config.apiToken))
-      .then(() => handler(req, res, params))
-      .catch((err: unknown) => {
-        sendError(res, err, deps.logger);
-        req.resume();
-      });
+    const span = startServerSpan(req, res, template, path);
+    context.with(trace.setSpan(context.active(), span), () => {
+      Promise.resolve()
+        .then(() => checkBearer(req, deps.config.apiToken))
+        .then(() => handler(req, res, params))
+        .catch((err: unknown) => {
+          if (!(err instanceof BatchinferError)) recordError(span, err);
+          sendError(res, err, deps.logger);
+          req.resume();
+        });
+    });
   };
 }

@@ -14,6 +14,53 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Values of `OTEL_TRACES_EXPORTER` the SDK understands. */
+export const OTEL_TRACES_EXPORTERS = ['otlp', 'console', 'zipkin', 'none'] as const;
+/** Values of `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+/** Values of `OTEL_TRACES_SAMPLER` the SDK understands. */
+export const OTEL_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+/** Values of `OTEL_LOG_LEVEL` (the SDK's own diagnostics). */
+export const OTEL_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+export type OtelLogLevel = (typeof OTEL_LOG_LEVELS)[number];
+
+/**
+ * Tracing. The OpenTelemetry SDK reads the standard `OTEL_*` variables itself (endpoint,
+ * headers, protocol, sampler, batch processor, resource attributes); they are also read
+ * here so that a malformed value fails at start with one line, and so that the decision
+ * whether to load the SDK at all is made in one place.
+ */
+export interface TelemetryConfig {
+  /**
+   * Whether spans are recorded and exported. Off unless an OTLP endpoint is configured
+   * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) or
+   * `OTEL_TRACES_EXPORTER` names an exporter explicitly; `OTEL_TRACES_EXPORTER=none` or
+   * `OTEL_SDK_DISABLED=true` turn it off. Off means no SDK loaded, no spans, no cost.
+   * @defaultValue false
+   */
+  tracesEnabled: boolean;
+  /**
+   * `OTEL_SERVICE_NAME` (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`); when unset each
+   * command names itself (`batchinfer-producer`, `batchinfer-consumer`, `batchinfer-run`).
+   */
+  serviceName: string | undefined;
+  /** `OTEL_LOG_LEVEL`: the SDK's own diagnostics, written to our log. @defaultValue `warn` */
+  diagLogLevel: OtelLogLevel;
+  /**
+   * `TRACE_RECORD_SAMPLE_RATIO`: fraction (0..1) of records that get a span of their own
+   * under their chunk's inference span. Opt-in: a 10M-record batch must not emit 10M spans.
+   * @defaultValue 0
+   */
+  recordSampleRatio: number;
+}
+
 export interface Config {
   /** `REDIS_URL`; undefined means "not configured" (`batchinfer run` then starts its own). */
   redisUrl: string | undefined;
@@ -72,6 +119,8 @@ export interface Config {
   kCeOverrides: Record<string, string>;
   /** Knative's `K_SERVICE`, `K_REVISION`, `K_CONFIGURATION`, when running on Knative. */
   knative: { service?: string; revision?: string; configuration?: string };
+  /** Tracing (OpenTelemetry). */
+  telemetry: TelemetryConfig;
 }
 
 function raw(env: Env, name: string): string | undefined {
@@ -155,6 +204,9 @@ function readRedisUrl(env: Env): string | undefined {
   return value;
 }
 
+/** CloudEvents attribute names: lower-case letters and digits (CloudEvents 1.0). */
+const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
 function readCeOverrides(env: Env): Record<string, string> {
   const value = raw(env, 'K_CE_OVERRIDES');
   if (value === undefined) return {};
@@ -169,7 +221,61 @@ function readCeOverrides(env: Env): Record<string, string> {
   if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) {
     throw new ConfigError('K_CE_OVERRIDES', 'expected "extensions" to be an object');
   }
+  for (const name of Object.keys(extensions)) {
+    if (!CE_ATTRIBUTE_NAME.test(name)) {
+      throw new ConfigError('K_CE_OVERRIDES', `extension name '${name}' must be 1-20 lower-case letters or digits`);
+    }
+  }
   return Object.fromEntries(Object.entries(extensions).map(([k, v]) => [k, String(v)]));
+}
+
+function readRatio(env: Env, name: string, fallback: number): number {
+  const value = readNumber(env, name, fallback);
+  if (value > 1) throw new ConfigError(name, `expected a number from 0 to 1, got ${value}`);
+  return value;
+}
+
+/** `service.name` from `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key=value`, values URL-encoded). */
+function serviceNameFromResourceAttributes(env: Env): string | undefined {
+  const value = raw(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (value === undefined) return undefined;
+  for (const pair of value.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === 'service.name') {
+      try {
+        return decodeURIComponent(pair.slice(eq + 1).trim()) || undefined;
+      } catch {
+        throw new ConfigError('OTEL_RESOURCE_ATTRIBUTES', 'expected key=value pairs with URL-encoded values');
+      }
+    }
+  }
+  return undefined;
+}
+
+export function readTelemetryConfig(env: Env): TelemetryConfig {
+  const disabled = readBool(env, 'OTEL_SDK_DISABLED', false);
+  const exporters = readList(env, 'OTEL_TRACES_EXPORTER', []);
+  for (const exporter of exporters) {
+    if (!(OTEL_TRACES_EXPORTERS as readonly string[]).includes(exporter)) {
+      throw new ConfigError('OTEL_TRACES_EXPORTER', `expected one of ${OTEL_TRACES_EXPORTERS.join(', ')}, got '${exporter}'`);
+    }
+  }
+  const endpoint = readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
+  readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
+  readEnum(env, 'OTEL_TRACES_SAMPLER', OTEL_SAMPLERS, 'parentbased_always_on');
+  readRatio(env, 'OTEL_TRACES_SAMPLER_ARG', 1);
+  for (const name of ['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BSP_MAX_QUEUE_SIZE', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_EXPORTER_OTLP_TIMEOUT']) {
+    readInt(env, name, 1, 1);
+  }
+  const explicitlyOff = exporters.length > 0 && exporters.every((e) => e === 'none');
+  const explicitlyOn = exporters.some((e) => e !== 'none');
+  return {
+    tracesEnabled: !disabled && !explicitlyOff && (explicitlyOn || endpoint !== undefined),
+    serviceName: readOptionalString(env, 'OTEL_SERVICE_NAME') ?? serviceNameFromResourceAttributes(env),
+    diagLogLevel: readEnum(env, 'OTEL_LOG_LEVEL', OTEL_LOG_LEVELS, 'warn'),
+    recordSampleRatio: readRatio(env, 'TRACE_RECORD_SAMPLE_RATIO', 0),
+  };
 }
 
 /** Reads the whole configuration from `env`. Throws {@link ConfigError} on the first bad value. */
@@ -212,5 +318,6 @@ export function loadConfig(env: Env = process.env): Config {
       revision: readOptionalString(env, 'K_REVISION'),
       configuration: readOptionalString(env, 'K_CONFIGURATION'),
     },
+    telemetry: readTelemetryConfig(env),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Shutdown as one path: the first SIGTERM/SIGINT runs the drain (stop taking work, finish
- * or hand back what is in flight, flush telemetry, close Redis) and exits 0; a second
- * signal, or a drain that hangs past its deadline, exits at once with 1.
+ * or hand back what is in flight, close Redis), then flushes telemetry (the spans of the
+ * work just finished, the drain's last ones included), and exits 0; a second signal, or a
+ * drain that hangs past its deadline, exits at once with 1.
  */
 import type { Logger } from 'pino';
 
@@ -13,6 +14,11 @@ export interface ShutdownOptions {
   deadlineMs: number;
   /** Defaults to process.exit; tests pass their own. */
   exit?: (code: number) => void;
+  /**
+   * Runs after the drain, whether it succeeded or not, before exit: exports buffered spans.
+   * Must bound its own time (see `Telemetry.shutdown`).
+   */
+  flushTelemetry?: () => Promise<void>;
 }
 
 export function installShutdown(drain: DrainStep, options: ShutdownOptions): void {
@@ -31,19 +37,25 @@ export function installShutdown(drain: DrainStep, options: ShutdownOptions): voi
       exit(1);
     }, options.deadlineMs);
     timer.unref();
-    drain().then(
-      () => {
+    const flush = (): Promise<void> => (options.flushTelemetry ? options.flushTelemetry() : Promise.resolve());
+    drain()
+      .then(
+        async () => {
+          options.logger.info('drained');
+          await flush();
+          return 0;
+        },
+        async (err: unknown) => {
+          options.logger.error({ err }, 'drain failed');
+          await flush();
+          return 1;
+        },
+      )
+      .then((code) => {
         clearTimeout(timer);
-        options.logger.info('drained');
         options.logger.flush();
-        exit(0);
-      },
-      (err: unknown) => {
-        options.logger.error({ err }, 'drain failed');
-        options.logger.flush();
-        exit(1);
-      },
-    );
+        exit(code);
+      }, () => exit(1));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -116,4 +116,6 @@ export interface BatchView {
   ingestedAt: string | null;
   completedAt: string | null;
   error?: string;
+  /** The OpenTelemetry trace of the batch (when tracing was on): search logs by `trace_id`. */
+  traceId?: string;
 }
