@@ -21,7 +21,7 @@ import { installCompletionEvents } from '../shared/completion-event.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
-import { createLogger, prettyOutput } from '../shared/logger.js';
+import { createLogger, prettyFormatter } from '../shared/logger.js';
 import type { LineFormatter } from '../shared/logger.js';
 import { createRedis, waitForRedis } from '../shared/redis.js';
 import { MANIFEST_NAME, normaliseOutputUrl, openBatchSink } from '../shared/sinks/open-sink.js';
@@ -189,13 +189,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const config = loadConfig(env);
   const options = readOptions(argv, config);
   const outputUrl = normaliseOutputUrl(options.output);
+  const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
   // People read a terminal; anything else (a file, CI, `--json` piped) gets JSON lines.
-  const pretty = process.stderr.isTTY ? await prettyOutput(process.stderr) : undefined;
-  const formatLine: LineFormatter = pretty?.format ?? ((line) => line);
+  const formatLine: LineFormatter = process.stderr.isTTY ? await prettyFormatter(true) : (line) => line;
   const logger = createLogger({
     service: 'batchinfer-run',
     level: process.env.LOG_LEVEL ? config.logLevel : 'warn',
-    destination: pretty?.destination ?? process.stderr,
+    // Through the progress reporter, so log lines never run into the progress bar.
+    destination: { write: (line: string) => progress.log(formatLine(line.replace(/\n$/, ''))) },
   });
   // Consumers are started with this process's environment, so they trace when it does.
   const telemetry = await startTelemetry(config, { serviceName: 'batchinfer-run', logger });
@@ -214,7 +215,6 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let redis: Redis | undefined;
   let pool: ConsumerPool | undefined;
-  const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
   const started = Date.now();
   try {
     redis = createRedis(redisUrl, 'worker');

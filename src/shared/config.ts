@@ -229,6 +229,12 @@ function readCeOverrides(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(extensions).map(([k, v]) => [k, String(v)]));
 }
 
+function readHttpUrl(env: Env, name: string): string | undefined {
+  const value = readUrl(env, name);
+  if (value !== undefined && !/^https?:/.test(value)) throw new ConfigError(name, `expected an http:// or https:// URL, got '${raw(env, name)}'`);
+  return value;
+}
+
 function readRatio(env: Env, name: string, fallback: number): number {
   const value = readNumber(env, name, fallback);
   if (value > 1) throw new ConfigError(name, `expected a number from 0 to 1, got ${value}`);
@@ -260,7 +266,7 @@ export function readTelemetryConfig(env: Env): TelemetryConfig {
       throw new ConfigError('OTEL_TRACES_EXPORTER', `expected one of ${OTEL_TRACES_EXPORTERS.join(', ')}, got '${exporter}'`);
     }
   }
-  const endpoint = readUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const endpoint = readHttpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readHttpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
   readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
   readEnum(env, 'OTEL_TRACES_SAMPLER', OTEL_SAMPLERS, 'parentbased_always_on');
@@ -311,7 +317,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxDatasetBytes: readInt(env, 'MAX_DATASET_BYTES', 50 * 1024 ** 3, 1),
     drainTimeoutSeconds: readInt(env, 'DRAIN_TIMEOUT_SECONDS', 20, 1, 3600),
     batchTtlSeconds: readInt(env, 'BATCH_TTL_SECONDS', 7 * 24 * 3600, 60),
-    kSink: readUrl(env, 'K_SINK'),
+    kSink: readHttpUrl(env, 'K_SINK'),
     kCeOverrides: readCeOverrides(env),
     knative: {
       service: readOptionalString(env, 'K_SERVICE'),

@@ -48,21 +48,19 @@ export function createLogger(options: LoggerOptions): Logger {
 export type LineFormatter = (line: string) => string;
 
 /**
- * A human-readable destination for pino lines on a terminal, and the formatter that does the
- * same for lines read from child processes. pino-pretty is imported here, lazily: services
- * (JSON to stdout) never load it.
+ * A formatter that makes pino lines human-readable on a terminal (`batchinfer run`), for its
+ * own lines and those read from its consumer processes alike. pino-pretty is imported here,
+ * lazily: services (JSON to stdout) never load it.
  */
-export async function prettyOutput(stream: NodeJS.WritableStream & { isTTY?: boolean }): Promise<{ destination: DestinationStream; format: LineFormatter }> {
-  const { default: pretty, prettyFactory } = await import('pino-pretty');
-  const options = { colorize: stream.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true };
-  const toText = prettyFactory(options);
-  const format: LineFormatter = (line) => {
+export async function prettyFormatter(colorize: boolean): Promise<LineFormatter> {
+  const { prettyFactory } = await import('pino-pretty');
+  const toText = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+  return (line) => {
     if (!line.trimStart().startsWith('{')) return line;
     try {
-      return toText(line);
+      return toText(line).replace(/\n$/, '');
     } catch {
       return line;
     }
   };
-  return { destination: pretty({ ...options, destination: stream, sync: true }), format };
 }
