@@ -14,10 +14,15 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Values of `OTEL_TRACES_EXPORTER` the SDK understands. */
-export const OTEL_TRACES_EXPORTERS = ['otlp', 'console', 'zipkin', 'none'] as const;
+/** Values of `OTEL_TRACES_EXPORTER` supported here. */
+export const OTEL_TRACES_EXPORTERS = ['otlp', 'console', 'none'] as const;
+export type TraceExporterName = Exclude<(typeof OTEL_TRACES_EXPORTERS)[number], 'none'>;
 /** Values of `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`. */
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** Values of `OTEL_PROPAGATORS` supported here. */
+export const OTEL_PROPAGATORS = ['tracecontext', 'baggage', 'none'] as const;
+export type PropagatorName = Exclude<(typeof OTEL_PROPAGATORS)[number], 'none'>;
 /** Values of `OTEL_TRACES_SAMPLER` the SDK understands. */
 export const OTEL_SAMPLERS = [
   'always_on',
@@ -27,15 +32,18 @@ export const OTEL_SAMPLERS = [
   'parentbased_always_off',
   'parentbased_traceidratio',
 ] as const;
+export type SamplerName = (typeof OTEL_SAMPLERS)[number];
 /** Values of `OTEL_LOG_LEVEL` (the SDK's own diagnostics). */
 export const OTEL_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
 export type OtelLogLevel = (typeof OTEL_LOG_LEVELS)[number];
 
 /**
- * Tracing. The OpenTelemetry SDK reads the standard `OTEL_*` variables itself (endpoint,
- * headers, protocol, sampler, batch processor, resource attributes); they are also read
- * here so that a malformed value fails at start with one line, and so that the decision
- * whether to load the SDK at all is made in one place.
+ * Tracing, from the standard `OTEL_*` variables. The variables that choose what to load
+ * (exporter, protocol, sampler, batch processor, propagators) are read here; the OTLP
+ * exporter reads its own transport settings (`OTEL_EXPORTER_OTLP_ENDPOINT`, `_HEADERS`,
+ * `_TIMEOUT`, `_COMPRESSION`) and the resource detector `OTEL_SERVICE_NAME` and
+ * `OTEL_RESOURCE_ATTRIBUTES`, which are validated here too so a malformed value fails at
+ * start with one line.
  */
 export interface TelemetryConfig {
   /**
@@ -53,6 +61,16 @@ export interface TelemetryConfig {
   serviceName: string | undefined;
   /** `OTEL_LOG_LEVEL`: the SDK's own diagnostics, written to our log. @defaultValue `warn` */
   diagLogLevel: OtelLogLevel;
+  /** `OTEL_TRACES_EXPORTER`, without `none`. @defaultValue `['otlp']` */
+  exporters: TraceExporterName[];
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. @defaultValue `http/protobuf` */
+  protocol: OtlpProtocol;
+  /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. @defaultValue `parentbased_always_on`, 1 */
+  sampler: { name: SamplerName; ratio: number };
+  /** `OTEL_BSP_*`; unset fields keep the SDK's defaults (5000 ms, 30000 ms, 2048, 512). */
+  batchProcessor: { scheduledDelayMillis?: number; exportTimeoutMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number };
+  /** `OTEL_PROPAGATORS` (`none`: propagate nothing). @defaultValue `['tracecontext', 'baggage']` */
+  propagators: PropagatorName[];
   /**
    * `TRACE_RECORD_SAMPLE_RATIO`: fraction (0..1) of records that get a span of their own
    * under their chunk's inference span. Opt-in: a 10M-record batch must not emit 10M spans.
@@ -258,29 +276,52 @@ function serviceNameFromResourceAttributes(env: Env): string | undefined {
   return undefined;
 }
 
+function readOptionalInt(env: Env, name: string, min: number, max?: number): number | undefined {
+  return raw(env, name) === undefined ? undefined : readInt(env, name, min, min, max);
+}
+
+function readNames<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T[]): T[] {
+  const names = readList(env, name, fallback);
+  for (const n of names) {
+    if (!(allowed as readonly string[]).includes(n)) throw new ConfigError(name, `expected a comma list of ${allowed.join(', ')}, got '${n}'`);
+  }
+  return [...new Set(names as T[])];
+}
+
 export function readTelemetryConfig(env: Env): TelemetryConfig {
   const disabled = readBool(env, 'OTEL_SDK_DISABLED', false);
-  const exporters = readList(env, 'OTEL_TRACES_EXPORTER', []);
-  for (const exporter of exporters) {
-    if (!(OTEL_TRACES_EXPORTERS as readonly string[]).includes(exporter)) {
-      throw new ConfigError('OTEL_TRACES_EXPORTER', `expected one of ${OTEL_TRACES_EXPORTERS.join(', ')}, got '${exporter}'`);
-    }
-  }
+  const exporterNames = readNames(env, 'OTEL_TRACES_EXPORTER', OTEL_TRACES_EXPORTERS, []);
   const endpoint = readHttpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readHttpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
-  readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
-  readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf');
-  readEnum(env, 'OTEL_TRACES_SAMPLER', OTEL_SAMPLERS, 'parentbased_always_on');
-  readRatio(env, 'OTEL_TRACES_SAMPLER_ARG', 1);
-  for (const name of ['OTEL_BSP_SCHEDULE_DELAY', 'OTEL_BSP_EXPORT_TIMEOUT', 'OTEL_BSP_MAX_QUEUE_SIZE', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'OTEL_EXPORTER_OTLP_TIMEOUT']) {
-    readInt(env, name, 1, 1);
+  const exporters = exporterNames.filter((e): e is TraceExporterName => e !== 'none');
+  const explicitlyOff = exporterNames.length > 0 && exporters.length === 0;
+  const protocol = readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'));
+  readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 1);
+  readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1);
+  const batchProcessor: TelemetryConfig['batchProcessor'] = {};
+  const bsp = [
+    ['scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY'],
+    ['exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT'],
+    ['maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE'],
+    ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
+  ] as const;
+  for (const [field, name] of bsp) {
+    const value = readOptionalInt(env, name, 1);
+    if (value !== undefined) batchProcessor[field] = value;
   }
-  const explicitlyOff = exporters.length > 0 && exporters.every((e) => e === 'none');
-  const explicitlyOn = exporters.some((e) => e !== 'none');
+  const propagators = readNames(env, 'OTEL_PROPAGATORS', OTEL_PROPAGATORS, ['tracecontext', 'baggage']);
   return {
-    tracesEnabled: !disabled && !explicitlyOff && (explicitlyOn || endpoint !== undefined),
+    tracesEnabled: !disabled && !explicitlyOff && (exporters.length > 0 || endpoint !== undefined),
     serviceName: readOptionalString(env, 'OTEL_SERVICE_NAME') ?? serviceNameFromResourceAttributes(env),
     diagLogLevel: readEnum(env, 'OTEL_LOG_LEVEL', OTEL_LOG_LEVELS, 'warn'),
     recordSampleRatio: readRatio(env, 'TRACE_RECORD_SAMPLE_RATIO', 0),
+    exporters: exporters.length > 0 ? exporters : ['otlp'],
+    protocol,
+    sampler: {
+      name: readEnum(env, 'OTEL_TRACES_SAMPLER', OTEL_SAMPLERS, 'parentbased_always_on'),
+      ratio: readRatio(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+    },
+    batchProcessor,
+    propagators: propagators.includes('none') ? [] : propagators.filter((p): p is PropagatorName => p !== 'none'),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * A real OTLP/HTTP trace receiver for tests: an HTTP server on 127.0.0.1 that decodes the
  * JSON encoding of ExportTraceServiceRequest (the exporter's `http/json` protocol), as an
- * OpenTelemetry collector would, and keeps every span with its resource.
+ * OpenTelemetry collector would, and keeps every span with its resource. Protobuf exports
+ * (`http/protobuf`, the default protocol) are accepted and counted, not decoded.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -75,6 +76,8 @@ export class OtlpReceiver {
   readonly spans: ReceivedSpan[] = [];
   /** Export requests received (each a batch of spans). */
   requests = 0;
+  /** Protobuf-encoded export requests received, and their bytes. */
+  protobuf = { requests: 0, bytes: 0 };
   private server: http.Server | undefined;
   url = '';
 
@@ -83,7 +86,19 @@ export class OtlpReceiver {
       const parts: Buffer[] = [];
       req.on('data', (d: Buffer) => parts.push(d));
       req.on('end', () => {
-        if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).includes('json')) {
+        const type = String(req.headers['content-type']);
+        if (req.method !== 'POST' || req.url !== '/v1/traces') {
+          res.writeHead(404).end();
+          return;
+        }
+        if (type === 'application/x-protobuf') {
+          this.protobuf.requests++;
+          this.protobuf.bytes += Buffer.concat(parts).length;
+          // An empty ExportTraceServiceResponse: full success.
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+          return;
+        }
+        if (!type.includes('json')) {
           res.writeHead(415).end();
           return;
         }

@@ -45,6 +45,7 @@ describe('loadConfig', () => {
     ['K_CE_OVERRIDES', '{"extensions": 3}'],
     ['K_CE_OVERRIDES', '{"extensions": {"Not-Valid": "x"}}'],
     ['OTEL_TRACES_EXPORTER', 'jaeger'],
+    ['OTEL_PROPAGATORS', 'b3'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
     ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http'],
     ['OTEL_TRACES_SAMPLER', 'sometimes'],
@@ -85,6 +86,32 @@ describe('loadConfig', () => {
       expect(loadConfig({}).telemetry.serviceName).toBeUndefined();
       expect(loadConfig({ OTEL_SERVICE_NAME: 'scorer' }).telemetry.serviceName).toBe('scorer');
       expect(loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'team=risk,service.name=nightly%20scorer' }).telemetry.serviceName).toBe('nightly scorer');
+    });
+
+    it('reads what the SDK is built from: exporter, protocol, sampler, batch processor, propagators', () => {
+      expect(loadConfig(endpoint).telemetry).toMatchObject({
+        exporters: ['otlp'],
+        protocol: 'http/protobuf',
+        sampler: { name: 'parentbased_always_on', ratio: 1 },
+        batchProcessor: {},
+        propagators: ['tracecontext', 'baggage'],
+      });
+      const custom = loadConfig({
+        ...endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_BSP_SCHEDULE_DELAY: '1000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128',
+        OTEL_PROPAGATORS: 'none',
+      }).telemetry;
+      expect(custom).toMatchObject({
+        protocol: 'http/json',
+        sampler: { name: 'parentbased_traceidratio', ratio: 0.25 },
+        batchProcessor: { scheduledDelayMillis: 1000, maxExportBatchSize: 128 },
+        propagators: [],
+      });
     });
 
     it('has per-record spans off by default', () => {

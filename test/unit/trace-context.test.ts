@@ -1,6 +1,6 @@
 import { propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import { core } from '@opentelemetry/sdk-node';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildChunkEvent, readChunkEvent } from '../../src/shared/chunk-event.js';
 import { extractIncomingTrace } from '../../src/shared/trace-context.js';
@@ -11,7 +11,7 @@ const tp = (traceId: string, spanId = 'b7ad6b7169203331'): string => `00-${trace
 const traceIdOf = (ctx: Context): string | undefined => trace.getSpanContext(ctx)?.traceId;
 
 // The propagator the SDK installs when tracing is on (W3C trace context).
-beforeAll(() => propagation.setGlobalPropagator(new core.W3CTraceContextPropagator()));
+beforeAll(() => propagation.setGlobalPropagator(new W3CTraceContextPropagator()));
 afterAll(() => propagation.disable());
 
 describe('extractIncomingTrace', () => {
