@@ -1,8 +1,11 @@
 // Tracing overhead: `batchinfer run` on the same generated JSONL dataset with tracing off
 // (OTEL_TRACES_EXPORTER=none) and on (exporting to a local OTLP/HTTP receiver this script
 // starts), alternating off/on each round so that drift on a shared machine hits both alike.
-// Reports median records/s of each and their ratio, and what the receiver got.
+// Reports median records/s of each and their ratio, the CPU seconds the whole process tree
+// used (less sensitive than wall time to other load on a shared machine), and what the
+// receiver got.
 // Usage: npm run build && node bench/tracing-overhead.mjs [records=500000] [rounds=3] [protocol=http/protobuf] [recordRatio=0]
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
@@ -54,9 +57,17 @@ const variants = {
   },
 };
 
+/** CPU seconds used by this process's reaped descendants so far (Linux /proc, cutime + cstime). */
+function childrenCpuSeconds() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / 100; // fields 16, 17 of stat(5); USER_HZ = 100
+}
+
 async function runOnce(name) {
   await rm(out, { recursive: true, force: true });
   const before = { ...receiver.stats };
+  const cpuBefore = childrenCpuSeconds();
   const result = await measure(process.execPath, [CLI, 'run', file, '--output', out, '--consumers', '1', '--json'], { env: variants[name] });
   if (result.code !== 0) throw new Error(`run (${name}) exited ${result.code}`);
   const summary = JSON.parse(result.stdout);
@@ -64,6 +75,7 @@ async function runOnce(name) {
     name,
     recordsPerSecond: summary.recordsPerSecond,
     wallS: result.wallS,
+    cpuS: childrenCpuSeconds() - cpuBefore,
     exportedBytes: receiver.stats.bytes - before.bytes,
     exportedSpans: receiver.stats.spans - before.spans,
   };
@@ -74,7 +86,7 @@ for (let round = 0; round < rounds; round++) {
   for (const name of round % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
     const r = await runOnce(name);
     results[name].push(r);
-    console.log(`round ${round + 1} ${name.padEnd(3)}: ${Math.round(r.recordsPerSecond)} records/s, process wall ${r.wallS.toFixed(2)} s` +
+    console.log(`round ${round + 1} ${name.padEnd(3)}: ${Math.round(r.recordsPerSecond)} records/s, process wall ${r.wallS.toFixed(2)} s, CPU ${r.cpuS.toFixed(2)} s` +
       (name === 'on' ? `, exported ${(r.exportedBytes / 1024).toFixed(0)} KiB${r.exportedSpans ? ` / ${r.exportedSpans} spans` : ''}` : ''));
   }
 }
@@ -90,3 +102,6 @@ console.log(`machine: ${machine()}`);
 console.log(`records: ${records}, rounds: ${rounds}, protocol: ${protocol}, record span ratio: ${recordRatio}`);
 console.log(`median records/s: off ${Math.round(off)}, on ${Math.round(on)}, on/off ${(on / off).toFixed(3)}`);
 console.log(`median process wall: off ${offWall.toFixed(2)} s, on ${onWall.toFixed(2)} s, on/off ${(onWall / offWall).toFixed(3)}`);
+const offCpu = median(results.off.map((r) => r.cpuS));
+const onCpu = median(results.on.map((r) => r.cpuS));
+console.log(`median CPU s (run + consumers + redis): off ${offCpu.toFixed(2)}, on ${onCpu.toFixed(2)}, on/off ${(onCpu / offCpu).toFixed(3)}`);
