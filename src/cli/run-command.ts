@@ -10,18 +10,23 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { parseBatchRequest } from '../producer/batch-request.js';
 import { BatchService } from '../producer/batch-service.js';
 import { BatchCloser } from '../shared/batch-closer.js';
 import type { Manifest } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
+import { installCompletionEvents } from '../shared/completion-event.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
+import { createLogger, prettyFormatter } from '../shared/logger.js';
+import type { LineFormatter } from '../shared/logger.js';
 import { createRedis, waitForRedis } from '../shared/redis.js';
 import { MANIFEST_NAME, normaliseOutputUrl, openBatchSink } from '../shared/sinks/open-sink.js';
+import { startTelemetry } from '../shared/telemetry.js';
+import { ATTR, tracer } from '../shared/tracing.js';
 import { TERMINAL_STATUSES } from '../shared/types.js';
 import type { BatchView } from '../shared/types.js';
 import { parse, positiveInt, UsageError } from './args.js';
@@ -80,6 +85,19 @@ function datasetUrl(dataset: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(dataset) ? dataset : pathToFileURL(path.resolve(dataset)).toString();
 }
 
+/** Calls `onLine` with each whole line of a stream that arrives in arbitrary pieces. */
+function lineSplitter(onLine: (line: string) => void): (text: string) => void {
+  let rest = '';
+  return (text) => {
+    rest += text;
+    let nl: number;
+    while ((nl = rest.indexOf('\n')) !== -1) {
+      onLine(rest.slice(0, nl));
+      rest = rest.slice(nl + 1);
+    }
+  };
+}
+
 /** The consumer processes: the real service, restarted if one dies while the batch runs. */
 class ConsumerPool {
   private readonly children = new Set<ChildProcess>();
@@ -100,8 +118,8 @@ class ConsumerPool {
     const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
     const child = spawn(process.execPath, [...process.execArgv, cli, 'consumer'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
-    child.stdout?.setEncoding('utf8').on('data', this.onLog);
-    child.stderr?.setEncoding('utf8').on('data', this.onLog);
+    child.stdout?.setEncoding('utf8').on('data', lineSplitter(this.onLog));
+    child.stderr?.setEncoding('utf8').on('data', lineSplitter(this.onLog));
     child.once('exit', (code, signal) => {
       this.children.delete(child);
       if (this.stopping) return;
@@ -171,11 +189,19 @@ export async function runCommand(argv: string[]): Promise<number> {
   const config = loadConfig(env);
   const options = readOptions(argv, config);
   const outputUrl = normaliseOutputUrl(options.output);
+  const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
+  // People read a terminal; anything else (a file, CI, `--json` piped) gets JSON lines.
+  const formatLine: LineFormatter = process.stderr.isTTY ? await prettyFormatter(true) : (line) => line;
   const logger = createLogger({
     service: 'batchinfer-run',
     level: process.env.LOG_LEVEL ? config.logLevel : 'warn',
-    destination: process.stderr,
+    // Through the progress reporter, so log lines never run into the progress bar.
+    destination: { write: (line: string) => progress.log(formatLine(line.replace(/\n$/, ''))) },
   });
+  // Consumers are started with this process's environment, so they trace when it does.
+  const telemetry = await startTelemetry(config, { serviceName: 'batchinfer-run', logger });
+  // The root of the run's trace: the ingest here and every consumer's chunk spans below it.
+  const runSpan = tracer.startSpan('batchinfer run', {}, ROOT_CONTEXT);
 
   let localRedis: LocalRedis | undefined;
   let redisUrl = config.redisUrl;
@@ -189,7 +215,6 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   let redis: Redis | undefined;
   let pool: ConsumerPool | undefined;
-  const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
   const started = Date.now();
   try {
     redis = createRedis(redisUrl, 'worker');
@@ -209,6 +234,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     const store = new BatchStore(redis, prefix, config.batchTtlSeconds);
     const queue = createChunkQueue(redis, { prefix, attempts: config.chunkAttempts });
     const closer = new BatchCloser(store, logger);
+    installCompletionEvents(closer, runConfig, logger);
     const service = new BatchService({ queue, store, closer, config: runConfig, logger });
 
     pool = new ConsumerPool(
@@ -222,10 +248,11 @@ export async function runCommand(argv: string[]): Promise<number> {
         PORT: '0',
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
-      (line) => progress.log(line),
+      (line) => progress.log(formatLine(line)),
     );
     pool.start();
-    const { id } = await service.submit(request);
+    const { id } = await service.submit(request, { traceContext: trace.setSpan(ROOT_CONTEXT, runSpan) });
+    runSpan.setAttribute(ATTR.batchId, id);
 
     let view: BatchView | null = null;
     for (;;) {
@@ -255,12 +282,16 @@ export async function runCommand(argv: string[]): Promise<number> {
       recordsPerSecond: (view.records.succeeded + view.records.failed) / wallSeconds,
     };
     if (view.error) summary.error = view.error;
+    runSpan.setAttribute(ATTR.batchStatus, view.status);
     if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
     else printHuman(summary);
     return view.status === 'completed' ? 0 : 1;
   } finally {
     progress.finish();
+    runSpan.end();
+    // Consumers flush their spans on SIGTERM; then this process flushes its own.
     await pool?.stop();
+    await telemetry.shutdown();
     await redis?.quit().catch(() => undefined);
     await localRedis?.stop();
     logger.flush();

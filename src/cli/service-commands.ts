@@ -1,13 +1,17 @@
 /**
  * Container entrypoints: `batchinfer producer` and `batchinfer consumer`. Each reads its
- * configuration once (a malformed variable stops it with one line), logs JSON to stdout,
- * and drains on SIGTERM, including a SIGTERM that arrives while it is still starting.
+ * configuration once (a malformed variable stops it with one line), starts tracing when it
+ * is configured (before any span can be started), logs JSON to stdout, and on SIGTERM
+ * drains (also when the signal arrives while it is still starting), then flushes its
+ * spans, then exits.
  */
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
 import { installShutdown } from '../shared/signals.js';
+import { startTelemetry } from '../shared/telemetry.js';
+import type { Telemetry } from '../shared/telemetry.js';
 
 /** Knative's `K_SERVICE` / `K_CONFIGURATION` / `K_REVISION` on every line, to find a pod's logs. */
 function serviceLogger(service: string, config: Config): Logger {
@@ -24,12 +28,27 @@ const untilSignal = (): Promise<number> => new Promise<number>(() => undefined);
 /** How long the drain may run in all: active work gets `DRAIN_TIMEOUT_SECONDS`, closing gets 10 s more. */
 export const drainDeadlineMs = (config: Config): number => (config.drainTimeoutSeconds + 10) * 1000;
 
-async function runService(name: string, start: (config: Config, logger: Logger) => Promise<{ drain(): Promise<void> }>): Promise<number> {
+interface Service {
+  drain(): Promise<void>;
+}
+
+async function runService(name: string, start: (config: Config, logger: Logger) => Promise<Service>): Promise<number> {
   const config = loadConfig();
   const logger = serviceLogger(name, config);
+  const telemetry: Telemetry = await startTelemetry(config, { serviceName: `batchinfer-${name}`, logger });
+  if (telemetry.enabled) logger.info('tracing enabled');
   const started = start(config, logger);
-  installShutdown(async () => (await started).drain(), { logger, deadlineMs: drainDeadlineMs(config) });
-  await started;
+  installShutdown(async () => (await started).drain(), {
+    logger,
+    deadlineMs: drainDeadlineMs(config),
+    flushTelemetry: () => telemetry.shutdown(),
+  });
+  try {
+    await started;
+  } catch (err) {
+    await telemetry.shutdown();
+    throw err;
+  }
   return untilSignal();
 }
 

@@ -4,6 +4,8 @@
  * the same chunk replace its files and its counts, so nothing is ever counted twice.
  */
 import { performance } from 'node:perf_hooks';
+import { context, SpanKind, trace } from '@opentelemetry/api';
+import type { Context, HrTime } from '@opentelemetry/api';
 import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -14,9 +16,11 @@ import type { ChunkEventJson } from '../shared/chunk-event.js';
 import { chunkCost } from '../shared/cost.js';
 import type { CostRates } from '../shared/cost.js';
 import { BatchinferError } from '../shared/errors.js';
+import { CHUNK_QUEUE } from '../shared/keys.js';
 import { parseModelRef } from '../shared/model-ref.js';
 import { errorsName, openBatchSink, partName } from '../shared/sinks/open-sink.js';
-import type { ChunkData, Prediction, RecordError } from '../shared/types.js';
+import { ATTR, attrs, inSpan, inSpanSync, MESSAGING, recordError, tracer } from '../shared/tracing.js';
+import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
 import { loadModel } from './models/load-model.js';
 import { parseChunk } from './record-parser.js';
 
@@ -28,6 +32,11 @@ export interface ChunkProcessorOptions {
   rates: CostRates;
   /** Chunks this process works on at once; the pod's cost is split between them. */
   concurrency: number;
+  /**
+   * Fraction of records that get a span of their own (0 = none). Opt-in and sampled: a
+   * 10M-record batch must not emit 10M spans. @defaultValue 0
+   */
+  recordSampleRatio?: number;
 }
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
@@ -47,6 +56,20 @@ function predictionLines(records: { id: string | number }[], predictions: Predic
   return out;
 }
 
+/** Parses a chunk and drops records whose feature count the model does not take (record errors). */
+function prepareRecords(chunk: ChunkData, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
+  const { records, errors } = parseChunk(chunk);
+  if (inputSize === undefined) return { valid: records, errors };
+  const valid = records.filter((r) => r.features.length === inputSize);
+  if (valid.length !== records.length) {
+    for (const r of records) {
+      if (r.features.length !== inputSize) errors.push({ line: r.line, id: r.id, error: `expected ${inputSize} features, got ${r.features.length}` });
+    }
+    errors.sort((a, b) => a.line - b.line);
+  }
+  return { valid, errors };
+}
+
 /** Where a record's line number comes from in a chunk, for failure reports. */
 function allRecordErrors(chunk: ChunkData, reason: string): RecordError[] {
   const { records, errors } = parseChunk(chunk);
@@ -54,18 +77,68 @@ function allRecordErrors(chunk: ChunkData, reason: string): RecordError[] {
   return all.sort((a, b) => a.line - b.line);
 }
 
+/** The CONSUMER span's attributes for one attempt at a chunk (OTel messaging conventions). */
+function chunkSpanAttributes(job: Job<ChunkEventJson>, chunk: ChunkData): Record<string, string | number> {
+  const attributes: Record<string, string | number> = {
+    [MESSAGING.system]: MESSAGING.bullmq,
+    [MESSAGING.operationType]: 'process',
+    [MESSAGING.operationName]: 'process',
+    [MESSAGING.destination]: CHUNK_QUEUE,
+    [MESSAGING.messageId]: job.id ?? `${chunk.batchId}-${chunk.chunkIndex}`,
+    [ATTR.batchId]: chunk.batchId,
+    [ATTR.chunkIndex]: chunk.chunkIndex,
+    [ATTR.chunkRecords]: chunk.records.length,
+    [ATTR.chunkAttempt]: job.attemptsMade + 1,
+    [ATTR.model]: chunk.model,
+  };
+  const started = job.processedOn ?? Date.now();
+  attributes[ATTR.sinceEnqueuedMs] = Math.max(0, started - job.timestamp);
+  // Only the first attempt's wait is known exactly (BullMQ does not keep when a retry became due).
+  if (job.attemptsMade === 0) attributes[ATTR.queueWaitMs] = Math.max(0, started - job.timestamp - (job.opts.delay ?? 0));
+  return attributes;
+}
+
+/** Wall-clock time of a `performance.now()` reading, for spans recorded after the fact. */
+const hrTimeAt = (perfNow: number): HrTime => {
+  const ms = performance.timeOrigin + perfNow;
+  return [Math.floor(ms / 1000), Math.floor((ms % 1000) * 1e6)];
+};
+
 export class ChunkProcessor {
   constructor(private readonly options: ChunkProcessorOptions) {}
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
   async process(job: Job<ChunkEventJson>, token: string | undefined, signal?: AbortSignal): Promise<ChunkOutcome> {
     let chunk: ChunkData;
+    let parentContext: Context;
     try {
-      chunk = readChunkEvent(job.data).data;
+      ({ data: chunk, parentContext } = readChunkEvent(job.data));
     } catch (err) {
       if (err instanceof InvalidChunkEventError) throw new UnrecoverableError(err.message);
       throw err;
     }
+    // The chunk's span continues the trace its event carries; every log line of the chunk
+    // is written inside it and so carries the batch's trace id.
+    const options = { kind: SpanKind.CONSUMER, attributes: chunkSpanAttributes(job, chunk) };
+    return tracer.startActiveSpan(`process ${CHUNK_QUEUE}`, options, parentContext, async (span) => {
+      try {
+        const outcome = await this.processInSpan(job, chunk, token, signal);
+        span.setAttribute(ATTR.chunkOutcome, outcome);
+        return outcome;
+      } catch (err) {
+        if (err instanceof WaitingError) span.setAttribute(ATTR.chunkOutcome, 'returned');
+        else {
+          span.setAttribute(ATTR.chunkOutcome, err instanceof ChunkFailedError ? 'failed' : 'retry');
+          recordError(span, err);
+        }
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async processInSpan(job: Job<ChunkEventJson>, chunk: ChunkData, token: string | undefined, signal?: AbortSignal): Promise<ChunkOutcome> {
     const log = this.options.logger.child({ batch_id: chunk.batchId, chunk_index: chunk.chunkIndex, job_id: job.id });
     const state = await this.options.store.getState(chunk.batchId);
     if (!state || state.halted) {
@@ -95,41 +168,77 @@ export class ChunkProcessor {
     }
   }
 
+  /**
+   * Per-record spans, when opted in: a sample of the chunk's records, each under the span
+   * of the step that decided its fate (inference for predictions, preparation for errors).
+   */
+  private recordSpans(parent: Context, start: HrTime, end: HrTime, rows: Array<{ id?: string | number; line: number; error?: string }>): void {
+    const ratio = this.options.recordSampleRatio ?? 0;
+    if (ratio <= 0) return;
+    for (const row of rows) {
+      if (Math.random() >= ratio) continue;
+      const attributes: Record<string, string | number> = { [ATTR.recordLine]: row.line, [ATTR.recordOutcome]: row.error ? 'error' : 'predicted' };
+      if (row.id !== undefined) attributes[ATTR.recordId] = row.id;
+      if (row.error) attributes[ATTR.recordError] = row.error;
+      tracer.startSpan('batchinfer.record', { startTime: start, attributes }, parent).end(end);
+    }
+  }
+
   private async run(chunk: ChunkData, log: Logger, signal?: AbortSignal): Promise<void> {
     const started = performance.now();
-    const model = await loadModel(parseModelRef(chunk.model, this.options.modelRoot));
+    const ref = parseModelRef(chunk.model, this.options.modelRoot);
+    const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(ref));
     signal?.throwIfAborted();
 
     // Parse, predict and serialise synchronously when the model is synchronous, so the CPU
     // time measured here belongs to this chunk alone even with concurrent chunks.
     const cpuStart = process.cpuUsage();
-    const { records, errors } = parseChunk(chunk);
-    const valid = model.inputSize === undefined ? records : records.filter((r) => r.features.length === model.inputSize);
-    if (valid.length !== records.length) {
-      for (const r of records) {
-        if (r.features.length !== model.inputSize) {
-          errors.push({ line: r.line, id: r.id, error: `expected ${model.inputSize} features, got ${r.features.length}` });
-        }
-      }
-      errors.sort((a, b) => a.line - b.line);
-    }
+    const prepareStart = performance.now();
+    const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: chunk.records.length }), (span) => {
+      const prepared = prepareRecords(chunk, model.inputSize);
+      span.setAttributes({ [ATTR.recordsSucceeded]: prepared.valid.length, [ATTR.recordsFailed]: prepared.errors.length });
+      this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), prepared.errors);
+      return prepared;
+    });
+
+    const predictSpan = tracer.startSpan('batchinfer.model.predict', attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }));
     const inferStart = performance.now();
-    const output = valid.length > 0 ? model.predict(valid.map((r) => r.features), { signal }) : [];
-    const predictions = output instanceof Promise ? await output : output;
-    const latencyMs = performance.now() - inferStart;
+    let predictions: Prediction[];
+    try {
+      const output = valid.length > 0 ? model.predict(valid.map((r) => r.features), { signal }) : [];
+      predictions = output instanceof Promise ? await output : output;
+    } catch (err) {
+      recordError(predictSpan, err);
+      throw err;
+    } finally {
+      predictSpan.end();
+    }
+    const inferEnd = performance.now();
+    const latencyMs = inferEnd - inferStart;
     if (predictions.length !== valid.length) {
       throw new UnrecoverableError(`model returned ${predictions.length} predictions for ${valid.length} records`);
     }
+    this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), valid);
+
+    // Serialising and writing the part and error files, whole.
+    const writeSpan = tracer.startSpan('batchinfer.output.write');
     const part = valid.length > 0 ? predictionLines(valid, predictions) : undefined;
     const errorLines = errors.length > 0 ? toJsonLines(errors) : undefined;
     const cpu = process.cpuUsage(cpuStart);
-    signal?.throwIfAborted();
-
-    const sink = openBatchSink(chunk.outputUrl, chunk.batchId);
-    await Promise.all([
-      part ? sink.write(partName(chunk.chunkIndex), part) : sink.remove(partName(chunk.chunkIndex)),
-      errorLines ? sink.write(errorsName(chunk.chunkIndex), errorLines) : sink.remove(errorsName(chunk.chunkIndex)),
-    ]);
+    writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
+    try {
+      signal?.throwIfAborted();
+      const sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+      await Promise.all([
+        part ? sink.write(partName(chunk.chunkIndex), part) : sink.remove(partName(chunk.chunkIndex)),
+        errorLines ? sink.write(errorsName(chunk.chunkIndex), errorLines) : sink.remove(errorsName(chunk.chunkIndex)),
+      ]);
+    } catch (err) {
+      recordError(writeSpan, err);
+      throw err;
+    } finally {
+      writeSpan.end();
+    }
 
     let predictionSum = 0;
     let predictionCount = 0;
@@ -178,9 +287,12 @@ export class ChunkProcessor {
     log.error({ reason, records: errors.length }, 'chunk failed after all attempts');
   }
 
+  /** Counts the chunk in Redis; the chunk that completes the batch closes it (inside this span). */
   private async account(chunk: ChunkData, log: Logger, result: ChunkResult): Promise<void> {
-    const signal = await this.options.store.recordChunk(chunk.batchId, chunk.chunkIndex, result);
-    if (signal === 'close') await this.options.closer.close(chunk.batchId);
-    else if (signal === 'gone') log.warn('batch state is gone (expired or deleted); chunk output written but not accounted');
+    await inSpan('batchinfer.batch.account', attrs({ [ATTR.batchId]: chunk.batchId, [ATTR.chunkIndex]: chunk.chunkIndex }), async () => {
+      const signal = await this.options.store.recordChunk(chunk.batchId, chunk.chunkIndex, result);
+      if (signal === 'close') await this.options.closer.close(chunk.batchId);
+      else if (signal === 'gone') log.warn('batch state is gone (expired or deleted); chunk output written but not accounted');
+    });
   }
 }

@@ -7,12 +7,14 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
+import { installCompletionEvents } from '../shared/completion-event.js';
 import type { ChunkEventJson } from '../shared/chunk-event.js';
 import { readChunkEvent } from '../shared/chunk-event.js';
 import type { Config } from '../shared/config.js';
 import { startHealthServer } from '../shared/health-server.js';
 import { CHUNK_QUEUE } from '../shared/keys.js';
 import { createRedis } from '../shared/redis.js';
+import { ATTR, inSpan } from '../shared/tracing.js';
 import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
 import type { ChunkOutcome } from './chunk-processor.js';
 
@@ -32,6 +34,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const workerRedis = createRedis(config.redisUrl, 'worker');
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
   const closer = new BatchCloser(store, logger);
+  installCompletionEvents(closer, config, logger);
   const processor = new ChunkProcessor({
     store,
     closer,
@@ -39,6 +42,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
     modelRoot: config.modelRoot,
     rates: config,
     concurrency: config.consumerConcurrency,
+    recordSampleRatio: config.telemetry.recordSampleRatio,
   });
 
   const worker = new Worker<ChunkEventJson, ChunkOutcome, string>(
@@ -65,8 +69,14 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   async function accountUnprocessedFailure(job: Job<ChunkEventJson>, err: Error): Promise<void> {
     try {
       if ((await job.getState()) !== 'failed') return;
-      const { data } = readChunkEvent(job.data);
-      await processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }));
+      const { data, parentContext } = readChunkEvent(job.data);
+      const attributes = { [ATTR.batchId]: data.batchId, [ATTR.chunkIndex]: data.chunkIndex, [ATTR.chunkOutcome]: 'failed' };
+      await inSpan(
+        'batchinfer.chunk.fail',
+        { attributes },
+        () => processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex })),
+        parentContext,
+      );
     } catch (accountErr) {
       logger.error({ err: accountErr, job_id: job.id }, 'could not account a failed chunk');
     }

@@ -5,9 +5,12 @@
  * `batchinfer run` alike.
  */
 import { randomUUID } from 'node:crypto';
+import { context, trace } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch-closer.js';
 import type { BatchStore } from '../shared/batch-store.js';
+import { activeTraceId, ATTR, inSpan, recordError } from '../shared/tracing.js';
 import type { BatchRequest, BatchStatus } from '../shared/types.js';
 import { ingest } from './ingest.js';
 import type { IngestDeps } from './ingest.js';
@@ -17,6 +20,17 @@ export interface SubmitResult {
   status: BatchStatus;
   /** False when an idempotency key matched an earlier batch. */
   created: boolean;
+}
+
+export interface SubmitOptions {
+  /**
+   * The trace the batch belongs to. Defaults to the active context (the HTTP request's
+   * span); a CloudEvents route passes the event's context when the request carried none
+   * (see `extractIncomingTrace`).
+   */
+  traceContext?: Context;
+  /** Keys that identify the same submission besides its idempotency key (CloudEvent source + id, tick). */
+  dedupeKeys?: readonly string[];
 }
 
 export class BatchService {
@@ -34,8 +48,11 @@ export class BatchService {
    * idempotency key or one of `dedupeKeys` (e.g. a CloudEvent's source + id): then that
    * batch is returned and nothing new starts.
    */
-  async submit(request: BatchRequest, dedupeKeys: readonly string[] = []): Promise<SubmitResult> {
+  async submit(request: BatchRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
+    const parent = options.traceContext ?? context.active();
     const id = randomUUID();
+    trace.getSpan(context.active())?.setAttribute(ATTR.batchId, id);
+    const dedupeKeys = options.dedupeKeys ?? [];
     const keys = request.idempotencyKey ? [request.idempotencyKey, ...dedupeKeys] : dedupeKeys;
     if (keys.length > 0) {
       const existing = await this.deps.store.claimIdempotencyKeys(keys, id);
@@ -44,15 +61,31 @@ export class BatchService {
         return { id: existing, status: view?.status ?? 'ingesting', created: false };
       }
     }
-    await this.deps.store.create(id, request);
-    this.startIngest(id, request);
+    await this.deps.store.create(id, request, activeTraceId(parent));
+    this.startIngest(id, request, parent);
     return { id, status: 'ingesting', created: true };
   }
 
-  private startIngest(id: string, request: BatchRequest): void {
+  private startIngest(id: string, request: BatchRequest, parent: Context): void {
     const abort = new AbortController();
     const log = this.deps.logger.child({ batch_id: id });
-    const done = this.runIngest(id, request, abort.signal, log).finally(() => this.running.delete(id));
+    const url = new URL(request.datasetUrl);
+    const done = inSpan(
+      'batchinfer.ingest',
+      {
+        attributes: {
+          [ATTR.batchId]: id,
+          [ATTR.model]: request.model,
+          [ATTR.datasetFormat]: request.format,
+          // Never the query string or user info: pre-signed URLs carry credentials there.
+          [ATTR.datasetScheme]: url.protocol.replace(/:$/, ''),
+          [ATTR.datasetHost]: url.host,
+          [ATTR.datasetPath]: url.pathname,
+        },
+      },
+      () => this.runIngest(id, request, abort.signal, log),
+      parent,
+    ).finally(() => this.running.delete(id));
     this.running.set(id, { abort, done });
   }
 
@@ -61,11 +94,14 @@ export class BatchService {
     try {
       log.info({ dataset: request.datasetUrl, model: request.model, chunk_size: request.chunkSize }, 'ingest started');
       const result = await ingest(this.deps, id, request, signal);
+      trace.getActiveSpan()?.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
       const close = await this.deps.store.markIngested(id, result.chunks, result.records);
       log.info({ chunks: result.chunks, records: result.records, ms: Date.now() - started }, 'ingest finished');
       if (close === 'close') await this.deps.closer.close(id);
     } catch (err) {
       const reason = signal.aborted ? 'producer shut down during ingest' : (err as Error).message;
+      const span = trace.getActiveSpan();
+      if (span) recordError(span, err);
       log.error({ err }, 'ingest failed');
       try {
         await this.deps.store.halt(id, 'failed', `ingest failed: ${reason}`);

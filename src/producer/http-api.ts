@@ -5,11 +5,15 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch-store.js';
 import type { Config } from '../shared/config.js';
 import { BatchinferError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../shared/errors.js';
 import { answerHealth, sendJson } from '../shared/health-server.js';
+import { extractIncomingTrace } from '../shared/trace-context.js';
+import { recordError, tracer } from '../shared/tracing.js';
 import type { BatchView } from '../shared/types.js';
 import { parseBatchRequest } from './batch-request.js';
 import type { BatchService } from './batch-service.js';
@@ -25,8 +29,12 @@ export interface ApiDeps {
 
 export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params: string[]) => Promise<void>;
 
-/** A route: method, path pattern, handler, and whether it needs the bearer token (when one is set). */
-export type RouteEntry = [method: string, pattern: RegExp, handler: Route, options?: { public?: boolean }];
+/**
+ * A route: method, path pattern, handler, and options: `public` routes need no bearer token
+ * (when one is set); `template` names the route's span (`/v1/batches/:id`). Without a template
+ * the span is named by the method alone, so that ids in paths never become span names.
+ */
+export type RouteEntry = [method: string, pattern: RegExp, handler: Route, options?: { public?: boolean; template?: string }];
 
 export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
@@ -79,6 +87,37 @@ export function sendError(res: http.ServerResponse, err: unknown, logger: Logger
   if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'internal error' } });
 }
 
+/**
+ * The SERVER span of one request, continuing the trace the request came with (see
+ * {@link extractIncomingTrace}); it ends when the response is sent. The handler runs inside
+ * it, so an ingest started by the request is part of the same trace.
+ */
+function startServerSpan(req: http.IncomingMessage, res: http.ServerResponse, template: string | undefined, path: string): Span {
+  const incoming = extractIncomingTrace(req.headers);
+  const method = req.method ?? 'GET';
+  const span = tracer.startSpan(
+    template ? `${method} ${template}` : method,
+    {
+      kind: SpanKind.SERVER,
+      links: incoming.links,
+      attributes: {
+        'http.request.method': method,
+        'url.path': path,
+        'url.scheme': 'http',
+        ...(template ? { 'http.route': template } : {}),
+        ...(req.headers['user-agent'] ? { 'user_agent.original': req.headers['user-agent'] } : {}),
+      },
+    },
+    incoming.context,
+  );
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return span;
+}
+
 export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []): http.RequestListener {
   const submit: Route = async (req, res) => {
     const body = parseJson(await readBody(req, deps.config.maxRequestBytes));
@@ -95,10 +134,14 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
   // ping adapter drops a tick after a few fast retries. The reply is plain JSON without
   // ce- headers, so Knative does not treat it as a reply event.
   const receiveEvent: Route = async (req, res) => {
-    const event = readCloudEvent(req.headers, await readBody(req, deps.config.maxRequestBytes));
-    // To do (tracing): extract the event's trace context (`traceparent` header or extension) here, to parent the ingest.
+    const body = await readBody(req, deps.config.maxRequestBytes);
+    const event = readCloudEvent(req.headers, body);
     const { request, dedupeKeys } = scheduledSubmission(event, { config: deps.config });
-    const result = await deps.service.submit(request, dedupeKeys);
+    // The request span already continues a `traceparent`/`ce-traceparent` header; a
+    // structured event's own `traceparent` attribute parents the ingest when no header did.
+    const headerTraced = Boolean(req.headers.traceparent ?? req.headers['ce-traceparent']);
+    const traceContext = headerTraced ? undefined : extractIncomingTrace(req.headers, event).context;
+    const result = await deps.service.submit(request, { dedupeKeys, ...(traceContext ? { traceContext } : {}) });
     deps.logger.info(
       { batch_id: result.id, ce_source: event.source, ce_id: event.id, schedule: request.schedule, created: result.created },
       result.created ? 'scheduled batch started' : 'duplicate event: batch already exists',
@@ -106,9 +149,9 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     sendJson(res, 202, { id: result.id, status: result.status });
   };
   const routes: RouteEntry[] = [
-    ['POST', /^\/v1\/batches\/?$/, submit],
-    ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch],
-    ['POST', /^\/$/, receiveEvent, { public: !deps.config.cloudEventsRequireToken }],
+    ['POST', /^\/v1\/batches\/?$/, submit, { template: '/v1/batches' }],
+    ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch, { template: '/v1/batches/:id' }],
+    ['POST', /^\/$/, receiveEvent, { public: !deps.config.cloudEventsRequireToken, template: '/' }],
     ...extraRoutes,
   ];
 
@@ -125,12 +168,16 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     }
     const [, pattern, handler, options] = route;
     const params = pattern.exec(path)?.slice(1) ?? [];
-    Promise.resolve()
-      .then(() => checkBearer(req, options?.public ? undefined : deps.config.apiToken))
-      .then(() => handler(req, res, params))
-      .catch((err: unknown) => {
-        sendError(res, err, deps.logger);
-        req.resume();
-      });
+    const span = startServerSpan(req, res, options?.template, path);
+    context.with(trace.setSpan(context.active(), span), () => {
+      Promise.resolve()
+        .then(() => checkBearer(req, options?.public ? undefined : deps.config.apiToken))
+        .then(() => handler(req, res, params))
+        .catch((err: unknown) => {
+          if (!(err instanceof BatchinferError)) recordError(span, err);
+          sendError(res, err, deps.logger);
+          req.resume();
+        });
+    });
   };
 }

@@ -3,6 +3,7 @@
  * bulk. Each bulk is awaited before more of the dataset is read, so memory stays flat
  * however large the dataset (backpressure from Redis all the way to the socket or file).
  */
+import { context, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch-closer.js';
 import type { BatchStore } from '../shared/batch-store.js';
@@ -12,6 +13,8 @@ import { chunkJobId } from '../shared/chunk-queue.js';
 import type { Config } from '../shared/config.js';
 import { parseCsvRow } from '../shared/csv-row.js';
 import { DatasetError } from '../shared/errors.js';
+import { CHUNK_QUEUE } from '../shared/keys.js';
+import { ATTR, inSpan, MESSAGING } from '../shared/tracing.js';
 import type { BatchRequest, ChunkData } from '../shared/types.js';
 import { Chunker } from './chunker.js';
 import { splitRecords } from './record-splitter.js';
@@ -37,7 +40,11 @@ export interface IngestResult {
   records: number;
 }
 
-/** Publishes chunks in bulk; `flush` must be awaited before more are added past the limit. */
+/**
+ * Publishes chunks in bulk; `flush` must be awaited before more are added past the limit.
+ * Each bulk is one PRODUCER span (`send chunks`, OTel messaging conventions); its context is
+ * the one every chunk event of the bulk carries, so consumers' chunk spans descend from it.
+ */
 class ChunkPublisher {
   private pending: ChunkData[] = [];
   private pendingRecords = 0;
@@ -59,12 +66,34 @@ class ChunkPublisher {
     const records = this.pendingRecords;
     this.pending = [];
     this.pendingRecords = 0;
-    await this.deps.queue.addBulk(
-      chunks.map((chunk) => ({
-        name: 'chunk' as const,
-        data: buildChunkEvent(chunk),
-        opts: { jobId: chunkJobId(chunk.batchId, chunk.chunkIndex) },
-      })),
+    const first = chunks[0]?.chunkIndex ?? 0;
+    await inSpan(
+      `send ${CHUNK_QUEUE}`,
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          [MESSAGING.system]: MESSAGING.bullmq,
+          [MESSAGING.operationType]: 'send',
+          [MESSAGING.operationName]: 'send',
+          [MESSAGING.destination]: CHUNK_QUEUE,
+          [MESSAGING.batchMessageCount]: chunks.length,
+          ...(chunks.length === 1 ? { [MESSAGING.messageId]: chunkJobId(this.batchId, first) } : {}),
+          [ATTR.batchId]: this.batchId,
+          [ATTR.chunkIndex]: first,
+          [ATTR.chunkRecords]: records,
+        },
+      },
+      async () => {
+        // Built here, inside the send span, so each event carries the span's context.
+        const ctx = context.active();
+        await this.deps.queue.addBulk(
+          chunks.map((chunk) => ({
+            name: 'chunk' as const,
+            data: buildChunkEvent(chunk, ctx),
+            opts: { jobId: chunkJobId(chunk.batchId, chunk.chunkIndex) },
+          })),
+        );
+      },
     );
     await this.deps.store.addIngestProgress(this.batchId, chunks.length, records);
   }
@@ -81,13 +110,32 @@ function takeCsvHeader(text: string): string[] {
 
 export async function ingest(deps: IngestDeps, batchId: string, request: BatchRequest, signal: AbortSignal): Promise<IngestResult> {
   const { config } = deps;
-  const bytes = await openDataset(new URL(request.datasetUrl), {
-    signal,
-    idleTimeoutMs: IDLE_TIMEOUT_MS,
-    allowPrivateNetworks: config.datasetAllowPrivateNetworks,
-    allowedSchemes: config.datasetAllowedSchemes,
-    maxBytes: config.maxDatasetBytes,
+  // Connecting, the SSRF checks and the response headers; the body is streamed below.
+  const bytes = await inSpan('batchinfer.dataset.open', { attributes: { [ATTR.batchId]: batchId } }, () =>
+    openDataset(new URL(request.datasetUrl), {
+      signal,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+      allowPrivateNetworks: config.datasetAllowPrivateNetworks,
+      allowedSchemes: config.datasetAllowedSchemes,
+      maxBytes: config.maxDatasetBytes,
+    }),
+  );
+  // Reading, decompressing and splitting the dataset; the publishes it waits for are its
+  // children, so the gaps between them are the time spent reading and parsing.
+  return inSpan('batchinfer.dataset.read', { attributes: { [ATTR.batchId]: batchId, [ATTR.datasetFormat]: request.format } }, async (span) => {
+    const result = await readAndPublish(deps, batchId, request, bytes);
+    span.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
+    return result;
   });
+}
+
+async function readAndPublish(
+  deps: IngestDeps,
+  batchId: string,
+  request: BatchRequest,
+  bytes: Awaited<ReturnType<typeof openDataset>>,
+): Promise<IngestResult> {
+  const { config } = deps;
   const publisher = new ChunkPublisher(deps, batchId);
   let chunker: Chunker | undefined;
   const newChunker = (header?: string[]): Chunker =>

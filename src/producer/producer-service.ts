@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
+import { installCompletionEvents } from '../shared/completion-event.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import type { Config } from '../shared/config.js';
 import { closeServer, listen } from '../shared/health-server.js';
@@ -25,6 +26,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
   const closer = new BatchCloser(store, logger);
+  installCompletionEvents(closer, config, logger);
   const service = new BatchService({ queue, store, closer, config, logger });
   let draining = false;
   const handler = createApiHandler({ config, store, service, logger, ready: () => !draining && redis.status === 'ready' });

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
 import { MANIFEST_NAME, openBatchSink } from './sinks/open-sink.js';
+import { ATTR, inSpan } from './tracing.js';
 import type { BatchSummary, BatchView } from './types.js';
 
 export interface Manifest extends BatchSummary {
@@ -23,9 +24,14 @@ export interface Manifest extends BatchSummary {
   cost: BatchView['cost'];
   timings: { createdAt: string; ingestedAt: string | null; completedAt: string; durationMs: number };
   error?: string;
+  /** The batch's trace, when tracing was on. */
+  traceId?: string;
 }
 
-/** Called after a batch reached its final status (e.g. to emit `batch.completed`). */
+/**
+ * Called after a batch reached its final status (e.g. to emit `batch.completed`), inside the
+ * closing span. Runs exactly once per batch: only the process whose `finish` won runs hooks.
+ */
 export type BatchClosedHook = (manifest: Manifest) => Promise<void>;
 
 export function buildSummary(view: BatchView, inputs: { predictionSum: number; predictionCount: number; latencyMs: number }): BatchSummary {
@@ -52,7 +58,16 @@ export class BatchCloser {
     this.hooks.push(hook);
   }
 
-  async close(batchId: string): Promise<Manifest | undefined> {
+  /** Closes the batch if it is ready; returns its manifest, or undefined when another process closed it. */
+  close(batchId: string): Promise<Manifest | undefined> {
+    return inSpan('batchinfer.batch.close', { attributes: { [ATTR.batchId]: batchId } }, async (span) => {
+      const manifest = await this.closeInSpan(batchId);
+      span.setAttribute(ATTR.batchStatus, manifest?.status ?? 'closed-elsewhere');
+      return manifest;
+    });
+  }
+
+  private async closeInSpan(batchId: string): Promise<Manifest | undefined> {
     const view = await this.store.get(batchId);
     if (!view || view.status !== 'running') return undefined;
     const sink = openBatchSink(view.output.url, batchId);
@@ -80,6 +95,7 @@ export class BatchCloser {
       ...buildSummary(view, await this.store.getSummaryInputs(batchId)),
     };
     if (status === 'failed') manifest.error = `${view.chunks.failed} chunk(s) failed: ${view.failedChunks.join(', ')}`;
+    if (view.traceId) manifest.traceId = view.traceId;
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');

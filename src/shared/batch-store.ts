@@ -160,7 +160,8 @@ export class BatchStore {
     return (await this.redis.batchClaimKeys(redisKeys.length, ...redisKeys, id, this.ttlSeconds)) ?? undefined;
   }
 
-  async create(id: string, request: BatchRequest): Promise<void> {
+  /** @param traceId - the trace the batch belongs to, shown by the status API so its logs can be found. */
+  async create(id: string, request: BatchRequest, traceId?: string): Promise<void> {
     const [batchKey] = this.keys(id);
     const now = Date.now();
     await this.redis
@@ -175,6 +176,7 @@ export class BatchStore {
         outputUrl: request.outputUrl,
         labels: JSON.stringify(request.labels),
         schedule: request.schedule ?? '',
+        traceId: traceId ?? '',
         createdAt: new Date(now).toISOString(),
         chunksEnqueued: 0,
         recordsRead: 0,
@@ -279,5 +281,6 @@ function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
   };
   if (h.schedule) view.schedule = h.schedule;
   if (h.error) view.error = h.error;
+  if (h.traceId) view.traceId = h.traceId;
   return view;
 }

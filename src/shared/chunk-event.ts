@@ -6,7 +6,7 @@
  */
 import { CloudEvent } from 'cloudevents';
 import type { CloudEventV1 } from 'cloudevents';
-import { context, propagation } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { ChunkData } from './types.js';
 
@@ -75,5 +75,6 @@ export function readChunkEvent(json: unknown): { data: ChunkData; parentContext:
   const carrier: Record<string, string> = {};
   if (typeof event.traceparent === 'string') carrier.traceparent = event.traceparent;
   if (typeof event.tracestate === 'string') carrier.tracestate = event.tracestate;
-  return { data, parentContext: propagation.extract(context.active(), carrier) };
+  // Never an ambient context: a chunk continues the trace it was published in, or none.
+  return { data, parentContext: propagation.extract(ROOT_CONTEXT, carrier) };
 }

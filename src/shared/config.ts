@@ -14,6 +14,71 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Values of `OTEL_TRACES_EXPORTER` supported here. */
+export const OTEL_TRACES_EXPORTERS = ['otlp', 'console', 'none'] as const;
+export type TraceExporterName = Exclude<(typeof OTEL_TRACES_EXPORTERS)[number], 'none'>;
+/** Values of `OTEL_EXPORTER_OTLP_PROTOCOL` / `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`. */
+export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+/** Values of `OTEL_PROPAGATORS` supported here. */
+export const OTEL_PROPAGATORS = ['tracecontext', 'baggage', 'none'] as const;
+export type PropagatorName = Exclude<(typeof OTEL_PROPAGATORS)[number], 'none'>;
+/** Values of `OTEL_TRACES_SAMPLER` the SDK understands. */
+export const OTEL_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+export type SamplerName = (typeof OTEL_SAMPLERS)[number];
+/** Values of `OTEL_LOG_LEVEL` (the SDK's own diagnostics). */
+export const OTEL_LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'] as const;
+export type OtelLogLevel = (typeof OTEL_LOG_LEVELS)[number];
+
+/**
+ * Tracing, from the standard `OTEL_*` variables. The variables that choose what to load
+ * (exporter, protocol, sampler, batch processor, propagators) are read here; the OTLP
+ * exporter reads its own transport settings (`OTEL_EXPORTER_OTLP_ENDPOINT`, `_HEADERS`,
+ * `_TIMEOUT`, `_COMPRESSION`) and the resource detector `OTEL_SERVICE_NAME` and
+ * `OTEL_RESOURCE_ATTRIBUTES`, which are validated here too so a malformed value fails at
+ * start with one line.
+ */
+export interface TelemetryConfig {
+  /**
+   * Whether spans are recorded and exported. Off unless an OTLP endpoint is configured
+   * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) or
+   * `OTEL_TRACES_EXPORTER` names an exporter explicitly; `OTEL_TRACES_EXPORTER=none` or
+   * `OTEL_SDK_DISABLED=true` turn it off. Off means no SDK loaded, no spans, no cost.
+   * @defaultValue false
+   */
+  tracesEnabled: boolean;
+  /**
+   * `OTEL_SERVICE_NAME` (or `service.name` in `OTEL_RESOURCE_ATTRIBUTES`); when unset each
+   * command names itself (`batchinfer-producer`, `batchinfer-consumer`, `batchinfer-run`).
+   */
+  serviceName: string | undefined;
+  /** `OTEL_LOG_LEVEL`: the SDK's own diagnostics, written to our log. @defaultValue `warn` */
+  diagLogLevel: OtelLogLevel;
+  /** `OTEL_TRACES_EXPORTER`, without `none`. @defaultValue `['otlp']` */
+  exporters: TraceExporterName[];
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, else `OTEL_EXPORTER_OTLP_PROTOCOL`. @defaultValue `http/protobuf` */
+  protocol: OtlpProtocol;
+  /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. @defaultValue `parentbased_always_on`, 1 */
+  sampler: { name: SamplerName; ratio: number };
+  /** `OTEL_BSP_*`; unset fields keep the SDK's defaults (5000 ms, 30000 ms, 2048, 512). */
+  batchProcessor: { scheduledDelayMillis?: number; exportTimeoutMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number };
+  /** `OTEL_PROPAGATORS` (`none`: propagate nothing). @defaultValue `['tracecontext', 'baggage']` */
+  propagators: PropagatorName[];
+  /**
+   * `TRACE_RECORD_SAMPLE_RATIO`: fraction (0..1) of records that get a span of their own
+   * under their chunk's inference span. Opt-in: a 10M-record batch must not emit 10M spans.
+   * @defaultValue 0
+   */
+  recordSampleRatio: number;
+}
+
 export interface Config {
   /** `REDIS_URL`; undefined means "not configured" (`batchinfer run` then starts its own). */
   redisUrl: string | undefined;
@@ -80,6 +145,8 @@ export interface Config {
   kCeOverrides: Record<string, string>;
   /** Knative's `K_SERVICE`, `K_REVISION`, `K_CONFIGURATION`, when running on Knative. */
   knative: { service?: string; revision?: string; configuration?: string };
+  /** Tracing (OpenTelemetry). */
+  telemetry: TelemetryConfig;
 }
 
 function raw(env: Env, name: string): string | undefined {
@@ -163,6 +230,9 @@ function readRedisUrl(env: Env): string | undefined {
   return value;
 }
 
+/** CloudEvents attribute names: lower-case letters and digits (CloudEvents 1.0). */
+const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
 function readCeOverrides(env: Env): Record<string, string> {
   const value = raw(env, 'K_CE_OVERRIDES');
   if (value === undefined) return {};
@@ -177,7 +247,90 @@ function readCeOverrides(env: Env): Record<string, string> {
   if (typeof extensions !== 'object' || extensions === null || Array.isArray(extensions)) {
     throw new ConfigError('K_CE_OVERRIDES', 'expected "extensions" to be an object');
   }
+  for (const name of Object.keys(extensions)) {
+    if (!CE_ATTRIBUTE_NAME.test(name)) {
+      throw new ConfigError('K_CE_OVERRIDES', `extension name '${name}' must be 1-20 lower-case letters or digits`);
+    }
+  }
   return Object.fromEntries(Object.entries(extensions).map(([k, v]) => [k, String(v)]));
+}
+
+function readHttpUrl(env: Env, name: string): string | undefined {
+  const value = readUrl(env, name);
+  if (value !== undefined && !/^https?:/.test(value)) throw new ConfigError(name, `expected an http:// or https:// URL, got '${raw(env, name)}'`);
+  return value;
+}
+
+function readRatio(env: Env, name: string, fallback: number): number {
+  const value = readNumber(env, name, fallback);
+  if (value > 1) throw new ConfigError(name, `expected a number from 0 to 1, got ${value}`);
+  return value;
+}
+
+/** `service.name` from `OTEL_RESOURCE_ATTRIBUTES` (`key=value,key=value`, values URL-encoded). */
+function serviceNameFromResourceAttributes(env: Env): string | undefined {
+  const value = raw(env, 'OTEL_RESOURCE_ATTRIBUTES');
+  if (value === undefined) return undefined;
+  for (const pair of value.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0 && pair.slice(0, eq).trim() === 'service.name') {
+      try {
+        return decodeURIComponent(pair.slice(eq + 1).trim()) || undefined;
+      } catch {
+        throw new ConfigError('OTEL_RESOURCE_ATTRIBUTES', 'expected key=value pairs with URL-encoded values');
+      }
+    }
+  }
+  return undefined;
+}
+
+function readOptionalInt(env: Env, name: string, min: number, max?: number): number | undefined {
+  return raw(env, name) === undefined ? undefined : readInt(env, name, min, min, max);
+}
+
+function readNames<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T[]): T[] {
+  const names = readList(env, name, fallback);
+  for (const n of names) {
+    if (!(allowed as readonly string[]).includes(n)) throw new ConfigError(name, `expected a comma list of ${allowed.join(', ')}, got '${n}'`);
+  }
+  return [...new Set(names as T[])];
+}
+
+export function readTelemetryConfig(env: Env): TelemetryConfig {
+  const disabled = readBool(env, 'OTEL_SDK_DISABLED', false);
+  const exporterNames = readNames(env, 'OTEL_TRACES_EXPORTER', OTEL_TRACES_EXPORTERS, []);
+  const endpoint = readHttpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readHttpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const exporters = exporterNames.filter((e): e is TraceExporterName => e !== 'none');
+  const explicitlyOff = exporterNames.length > 0 && exporters.length === 0;
+  const protocol = readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'));
+  readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 1);
+  readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1);
+  const batchProcessor: TelemetryConfig['batchProcessor'] = {};
+  const bsp = [
+    ['scheduledDelayMillis', 'OTEL_BSP_SCHEDULE_DELAY'],
+    ['exportTimeoutMillis', 'OTEL_BSP_EXPORT_TIMEOUT'],
+    ['maxQueueSize', 'OTEL_BSP_MAX_QUEUE_SIZE'],
+    ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE'],
+  ] as const;
+  for (const [field, name] of bsp) {
+    const value = readOptionalInt(env, name, 1);
+    if (value !== undefined) batchProcessor[field] = value;
+  }
+  const propagators = readNames(env, 'OTEL_PROPAGATORS', OTEL_PROPAGATORS, ['tracecontext', 'baggage']);
+  return {
+    tracesEnabled: !disabled && !explicitlyOff && (exporters.length > 0 || endpoint !== undefined),
+    serviceName: readOptionalString(env, 'OTEL_SERVICE_NAME') ?? serviceNameFromResourceAttributes(env),
+    diagLogLevel: readEnum(env, 'OTEL_LOG_LEVEL', OTEL_LOG_LEVELS, 'warn'),
+    recordSampleRatio: readRatio(env, 'TRACE_RECORD_SAMPLE_RATIO', 0),
+    exporters: exporters.length > 0 ? exporters : ['otlp'],
+    protocol,
+    sampler: {
+      name: readEnum(env, 'OTEL_TRACES_SAMPLER', OTEL_SAMPLERS, 'parentbased_always_on'),
+      ratio: readRatio(env, 'OTEL_TRACES_SAMPLER_ARG', 1),
+    },
+    batchProcessor,
+    propagators: propagators.includes('none') ? [] : propagators.filter((p): p is PropagatorName => p !== 'none'),
+  };
 }
 
 /** Reads the whole configuration from `env`. Throws {@link ConfigError} on the first bad value. */
@@ -214,12 +367,13 @@ export function loadConfig(env: Env = process.env): Config {
     maxDatasetBytes: readInt(env, 'MAX_DATASET_BYTES', 50 * 1024 ** 3, 1),
     drainTimeoutSeconds: readInt(env, 'DRAIN_TIMEOUT_SECONDS', 20, 1, 3600),
     batchTtlSeconds: readInt(env, 'BATCH_TTL_SECONDS', 7 * 24 * 3600, 60),
-    kSink: readUrl(env, 'K_SINK'),
+    kSink: readHttpUrl(env, 'K_SINK'),
     kCeOverrides: readCeOverrides(env),
     knative: {
       service: readOptionalString(env, 'K_SERVICE'),
       revision: readOptionalString(env, 'K_REVISION'),
       configuration: readOptionalString(env, 'K_CONFIGURATION'),
     },
+    telemetry: readTelemetryConfig(env),
   };
 }

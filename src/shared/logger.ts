@@ -1,6 +1,8 @@
 /**
- * pino JSON logs. Every line written inside an active span carries `trace_id` and
- * `span_id`, so a log search by trace finds the whole batch.
+ * pino JSON logs. Every line written inside an active span carries `trace_id`, `span_id`
+ * and `trace_flags`, so a log search by trace finds the whole batch. On a terminal
+ * (`batchinfer run`) lines can be made human-readable with pino-pretty, which is loaded only
+ * then.
  */
 import { trace } from '@opentelemetry/api';
 import { pino } from 'pino';
@@ -18,11 +20,11 @@ export interface LoggerOptions {
   base?: Record<string, unknown>;
 }
 
-function traceFields(): Record<string, string> {
+export function traceFields(): Record<string, string> {
   const span = trace.getActiveSpan();
   if (!span) return {};
-  const { traceId, spanId } = span.spanContext();
-  return { trace_id: traceId, span_id: spanId };
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId, trace_flags: `0${traceFlags.toString(16)}` };
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -40,4 +42,25 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     options.destination ?? pino.destination({ fd: 1, sync: false }),
   );
+}
+
+/** Formats one pino JSON line for people; a line that is not JSON is returned as it is. */
+export type LineFormatter = (line: string) => string;
+
+/**
+ * A formatter that makes pino lines human-readable on a terminal (`batchinfer run`), for its
+ * own lines and those read from its consumer processes alike. pino-pretty is imported here,
+ * lazily: services (JSON to stdout) never load it.
+ */
+export async function prettyFormatter(colorize: boolean): Promise<LineFormatter> {
+  const { prettyFactory } = await import('pino-pretty');
+  const toText = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+  return (line) => {
+    if (!line.trimStart().startsWith('{')) return line;
+    try {
+      return toText(line).replace(/\n$/, '');
+    } catch {
+      return line;
+    }
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Shutdown as one path: the first SIGTERM/SIGINT runs the drain (stop taking work, finish
- * or hand back what is in flight, flush telemetry, close Redis) and exits 0; a second
- * signal, or a drain that hangs past its deadline, exits at once with 1.
+ * or hand back what is in flight, close Redis), then flushes telemetry (the spans of the
+ * work just finished, the drain's last ones included), and exits 0; a second signal, or a
+ * drain that hangs past its deadline, exits at once with 1.
  *
  * Install it before the service starts: a pod can be told to stop while it is still
  * starting (Knative scaling a cold start back down), and the default Node behaviour, dying
@@ -20,6 +21,11 @@ export interface ShutdownOptions {
   deadlineMs: number;
   /** Defaults to process.exit; tests pass their own. */
   exit?: (code: number) => void;
+  /**
+   * Runs after the drain, whether it succeeded or not, before exit: exports buffered spans.
+   * Must bound its own time (see `Telemetry.shutdown`).
+   */
+  flushTelemetry?: () => Promise<void>;
 }
 
 /** Longest wait for buffered log lines before exiting anyway. */
@@ -54,18 +60,27 @@ export function installShutdown(drain: DrainStep, options: ShutdownOptions): voi
       flushThenExit(1);
     }, options.deadlineMs);
     timer.unref();
-    drain().then(
-      () => {
-        clearTimeout(timer);
-        logger.info('drained');
-        flushThenExit(0);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        logger.error({ err }, 'drain failed');
-        flushThenExit(1);
-      },
-    );
+    const flush = (): Promise<void> => (options.flushTelemetry ? options.flushTelemetry() : Promise.resolve());
+    drain()
+      .then(
+        async () => {
+          logger.info('drained');
+          await flush();
+          return 0;
+        },
+        async (err: unknown) => {
+          logger.error({ err }, 'drain failed');
+          await flush();
+          return 1;
+        },
+      )
+      .then(
+        (code) => {
+          clearTimeout(timer);
+          flushThenExit(code);
+        },
+        () => flushThenExit(1),
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -118,4 +118,6 @@ export interface BatchView {
   /** Schedule (PingSource or CronJob) that started the batch, if any. */
   schedule?: string;
   error?: string;
+  /** The OpenTelemetry trace of the batch (when tracing was on): search logs by `trace_id`. */
+  traceId?: string;
 }

@@ -45,6 +45,17 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://x'],
     ['K_SINK', 'not a url'],
     ['K_CE_OVERRIDES', '{"extensions": 3}'],
+    ['K_CE_OVERRIDES', '{"extensions": {"Not-Valid": "x"}}'],
+    ['OTEL_TRACES_EXPORTER', 'jaeger'],
+    ['OTEL_PROPAGATORS', 'b3'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_TRACES_SAMPLER_ARG', '2'],
+    ['OTEL_SDK_DISABLED', 'perhaps'],
+    ['OTEL_BSP_SCHEDULE_DELAY', 'soon'],
+    ['OTEL_LOG_LEVEL', 'chatty'],
+    ['TRACE_RECORD_SAMPLE_RATIO', '1.5'],
   ])('names %s when its value %s is malformed', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -62,5 +73,56 @@ describe('loadConfig', () => {
 
   it('reads K_CE_OVERRIDES extensions', () => {
     expect(loadConfig({ K_CE_OVERRIDES: '{"extensions":{"team":"risk"}}' }).kCeOverrides).toEqual({ team: 'risk' });
+  });
+
+  describe('tracing', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318' };
+    it.each<[string, Record<string, string>, boolean]>([
+      ['off with nothing configured (quiet, no SDK loaded)', {}, false],
+      ['on with an OTLP endpoint', endpoint, true],
+      ['on with a traces-only endpoint', { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/v1/traces' }, true],
+      ['on with an exporter named explicitly', { OTEL_TRACES_EXPORTER: 'console' }, true],
+      ['off with OTEL_TRACES_EXPORTER=none, endpoint or not', { ...endpoint, OTEL_TRACES_EXPORTER: 'none' }, false],
+      ['off with OTEL_SDK_DISABLED=true', { ...endpoint, OTEL_SDK_DISABLED: 'true' }, false],
+    ])('is %s', (_name, env, enabled) => {
+      expect(loadConfig(env).telemetry.tracesEnabled).toBe(enabled);
+    });
+
+    it('takes the service name from OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES, else leaves it to the command', () => {
+      expect(loadConfig({}).telemetry.serviceName).toBeUndefined();
+      expect(loadConfig({ OTEL_SERVICE_NAME: 'scorer' }).telemetry.serviceName).toBe('scorer');
+      expect(loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'team=risk,service.name=nightly%20scorer' }).telemetry.serviceName).toBe('nightly scorer');
+    });
+
+    it('reads what the SDK is built from: exporter, protocol, sampler, batch processor, propagators', () => {
+      expect(loadConfig(endpoint).telemetry).toMatchObject({
+        exporters: ['otlp'],
+        protocol: 'http/protobuf',
+        sampler: { name: 'parentbased_always_on', ratio: 1 },
+        batchProcessor: {},
+        propagators: ['tracecontext', 'baggage'],
+      });
+      const custom = loadConfig({
+        ...endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+        OTEL_BSP_SCHEDULE_DELAY: '1000',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128',
+        OTEL_PROPAGATORS: 'none',
+      }).telemetry;
+      expect(custom).toMatchObject({
+        protocol: 'http/json',
+        sampler: { name: 'parentbased_traceidratio', ratio: 0.25 },
+        batchProcessor: { scheduledDelayMillis: 1000, maxExportBatchSize: 128 },
+        propagators: [],
+      });
+    });
+
+    it('has per-record spans off by default', () => {
+      expect(loadConfig({}).telemetry.recordSampleRatio).toBe(0);
+      expect(loadConfig({ TRACE_RECORD_SAMPLE_RATIO: '0.001' }).telemetry.recordSampleRatio).toBe(0.001);
+    });
   });
 });

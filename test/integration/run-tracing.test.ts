@@ -1,0 +1,82 @@
+/**
+ * `batchinfer run` traces too when OTel is configured: its consumer processes inherit the
+ * OTel environment, and the whole run is one trace under a `batchinfer run` root span.
+ * Per-record spans appear only when opted in. With nothing configured, nothing about
+ * tracing shows: no spans, no OTel diagnostics, no trace ids.
+ */
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { writeJsonlDataset } from '../helpers/datasets.js';
+import { OtlpReceiver } from '../helpers/otlp-receiver.js';
+import { startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+let dir: string;
+let redis: LocalRedis;
+let receiver: OtlpReceiver;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-run-trace-'));
+  [redis, receiver] = await Promise.all([startTestRedis(), new OtlpReceiver().start()]);
+});
+afterAll(async () => {
+  await Promise.all([redis?.stop(), receiver?.stop()]);
+});
+
+describe('batchinfer run with tracing', () => {
+  it('is one trace from the run to every consumer, with sampled per-record spans when asked', async () => {
+    const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 40, { bad: (line) => line === 7 || line === 33 });
+    const run = await runCli(['run', data.path, '--output', path.join(dir, 'out'), '--chunk-size', '20', '--consumers', '1', '--json'], {
+      env: { REDIS_URL: redis.url, ...receiver.env(), TRACE_RECORD_SAMPLE_RATIO: '1' },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = JSON.parse(run.stdout) as { id: string };
+
+    const [root, ...others] = receiver.ofService('batchinfer-run').filter((s) => s.name === 'batchinfer run');
+    expect(others).toEqual([]);
+    expect(root?.parentSpanId).toBeUndefined();
+    expect(root?.attributes).toMatchObject({ 'batchinfer.batch.id': id, 'batchinfer.batch.status': 'completed' });
+    const consumerSpans = receiver.ofService('batchinfer-consumer');
+    expect(consumerSpans.filter((s) => s.name === 'process chunks')).toHaveLength(2);
+    expect(receiver.spans.filter((s) => s.traceId !== root?.traceId).map((s) => s.name)).toEqual([]);
+
+    // Ratio 1: every record has its span, predicted or not, with its line and id.
+    const records = consumerSpans.filter((s) => s.name === 'batchinfer.record');
+    expect(records).toHaveLength(40);
+    const errors = records.filter((s) => s.attributes['batchinfer.record.outcome'] === 'error');
+    expect(errors.map((s) => s.attributes['batchinfer.record.line']).sort()).toEqual([33, 7]);
+    const byId = new Map(consumerSpans.map((s) => [s.spanId, s]));
+    for (const span of records) {
+      const parent = byId.get(span.parentSpanId ?? '');
+      const expectedParent = span.attributes['batchinfer.record.outcome'] === 'error' ? 'batchinfer.data.prepare' : 'batchinfer.model.predict';
+      expect(parent?.name).toBe(expectedParent);
+    }
+  });
+
+  it('exports with the default protocol (OTLP/HTTP protobuf) when only an endpoint is set', async () => {
+    const data = await writeJsonlDataset(path.join(dir, 'proto.jsonl'), 20);
+    const before = receiver.protobuf.requests;
+    const run = await runCli(['run', data.path, '--output', path.join(dir, 'proto-out'), '--consumers', '1', '--json'], {
+      env: { REDIS_URL: redis.url, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_TRACES_EXPORTER: undefined },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    // One export from the run process and one from its consumer, at least.
+    expect(receiver.protobuf.requests - before).toBeGreaterThanOrEqual(2);
+    expect(run.stderr).not.toContain('"component":"otel"');
+  });
+
+  it('with no OTel configuration shows nothing of tracing', async () => {
+    const data = await writeJsonlDataset(path.join(dir, 'quiet.jsonl'), 20);
+    const run = await runCli(['run', data.path, '--output', path.join(dir, 'quiet-out'), '--consumers', '1', '--json'], {
+      // cleanEnv sets OTEL_TRACES_EXPORTER=none for other tests; here nothing is set at all.
+      env: { REDIS_URL: redis.url, LOG_LEVEL: 'debug', OTEL_TRACES_EXPORTER: undefined },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain('"component":"otel"');
+    expect(run.stderr).not.toContain('trace_id');
+    expect(run.stderr).toContain('chunk done');
+  });
+});

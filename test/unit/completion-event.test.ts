@@ -1,0 +1,62 @@
+import { HTTP } from 'cloudevents';
+import { describe, expect, it } from 'vitest';
+import type { Manifest } from '../../src/shared/batch-closer.js';
+import { buildCompletionEvent, COMPLETION_EVENT_TYPE } from '../../src/shared/completion-event.js';
+
+const manifest: Manifest = {
+  batchId: 'b-42',
+  status: 'completed',
+  model: 'sum',
+  datasetUrl: 'https://data.example/x.jsonl',
+  labels: { team: 'risk' },
+  output: 'file:///out/b-42',
+  parts: ['part-00000.jsonl', 'part-00001.jsonl'],
+  errorFiles: ['errors-00001.jsonl'],
+  counts: {
+    records: { total: 10, read: 10, succeeded: 9, failed: 1 },
+    chunks: { total: 2, enqueued: 2, completed: 2, failed: 0 },
+  },
+  failedChunks: [],
+  cost: { usd: 0.002, cpuSeconds: 0.1, wallSeconds: 0.3, usdPerRecord: 0.0002, efficiency: 0.6 },
+  timings: { createdAt: '2025-01-01T00:00:00.000Z', ingestedAt: '2025-01-01T00:00:01.000Z', completedAt: '2025-01-01T00:00:02.000Z', durationMs: 2000 },
+  total_records: 10,
+  avg_prediction: 3.5,
+  total_latency_ms: 1.5,
+  avg_latency_ms: 0.16,
+  total_cost_usd: 0.002,
+  cost_per_record_usd: 0.0002,
+  traceId: '0af7651916cd43dd8448eb211c80319c',
+};
+
+describe('batch.completed CloudEvent', () => {
+  it('is a binary-mode event keyed by the batch id, with counts, cost and the output location', () => {
+    const { headers, body } = HTTP.binary(buildCompletionEvent(manifest));
+    expect(headers).toMatchObject({
+      'ce-specversion': '1.0',
+      'ce-type': COMPLETION_EVENT_TYPE,
+      'ce-id': 'b-42',
+      'ce-subject': 'b-42',
+      'ce-time': '2025-01-01T00:00:02.000Z',
+      'content-type': 'application/json',
+    });
+    expect(JSON.parse(String(body))).toMatchObject({
+      batchId: 'b-42',
+      status: 'completed',
+      records: { total: 10, succeeded: 9, failed: 1 },
+      chunks: { total: 2, completed: 2, failed: 0 },
+      cost: { usd: 0.002, cpuSeconds: 0.1 },
+      output: { url: 'file:///out/b-42', manifest: 'file:///out/b-42/manifest.json', parts: 2, errorFiles: 1 },
+      summary: { total_records: 10, avg_prediction: 3.5 },
+      traceId: manifest.traceId,
+    });
+  });
+
+  it('adds K_CE_OVERRIDES extensions but never replaces its own attributes', () => {
+    const event = buildCompletionEvent(manifest, { team: 'risk', type: 'spoofed', id: 'spoofed', traceparent: 'x' });
+    const { headers } = HTTP.binary(event);
+    expect(headers['ce-team']).toBe('risk');
+    expect(headers['ce-type']).toBe(COMPLETION_EVENT_TYPE);
+    expect(headers['ce-id']).toBe('b-42');
+    expect(headers['ce-traceparent']).toBeUndefined();
+  });
+});
