@@ -4,8 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { RedisUnavailableError } from '../shared/errors.js';
@@ -15,6 +16,7 @@ export const REDIS_HELP =
   '(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so it can start a private one';
 
 export interface LocalRedis {
+  /** `redis://` (or `rediss://` with TLS), with the password when one is set. */
   url: string;
   port: number;
   dir: string;
@@ -27,10 +29,22 @@ export interface LocalRedis {
   restart(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** PEM files for a TLS-only server (`--tls-port`; the plain port is closed). */
+export interface LocalRedisTls {
+  certFile: string;
+  keyFile: string;
+  /** The CA that signed `certFile`; clients verify the server against it. */
+  caFile: string;
+}
+
 export interface LocalRedisOptions {
   /** Append-only file persistence, so a restart keeps the queue. @defaultValue false */
   persistence?: boolean;
   binary?: string;
+  /** `--requirepass`: clients must authenticate (the URL carries it). @defaultValue none */
+  password?: string;
+  /** Serve TLS only, for `rediss://` URLs. @defaultValue plain TCP */
+  tls?: LocalRedisTls;
 }
 
 export function freePort(): Promise<number> {
@@ -44,7 +58,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** A liveness probe: PONG, or NOAUTH from a server that wants a password, means it is up. */
+function waitForPort(port: number, child: ChildProcess, timeoutMs: number, ca?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
@@ -52,12 +67,13 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
         reject(new RedisUnavailableError(`redis-server exited with code ${child.exitCode}`));
         return;
       }
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
+      const socket = ca ? tls.connect({ port, host: '127.0.0.1', ca }) : net.connect(port, '127.0.0.1');
+      socket.once(ca ? 'secureConnect' : 'connect', () => {
         socket.write('PING\r\n');
-        socket.once('data', (data) => {
+        socket.once('data', (data: Buffer) => {
           socket.destroy();
-          if (data.toString().startsWith('+PONG')) resolve();
+          const reply = data.toString();
+          if (reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')) resolve();
           else retry();
         });
       });
@@ -78,8 +94,24 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   const binary = options.binary ?? 'redis-server';
   const dir = await mkdtemp(path.join(os.tmpdir(), 'batchinfer-redis-'));
   const port = await freePort();
+  const listenArgs = options.tls
+    ? [
+        '--port', '0',
+        '--tls-port', String(port),
+        '--tls-cert-file', options.tls.certFile,
+        '--tls-key-file', options.tls.keyFile,
+        '--tls-ca-cert-file', options.tls.caFile,
+        '--tls-auth-clients', 'no',
+      ]
+    : ['--port', String(port)];
+  const ca = options.tls ? await readFile(options.tls.caFile, 'utf8') : undefined;
+  // The password goes in a config file in the private (0700) temp dir, not on the command
+  // line, where any local user could read it from the process list.
+  const configFile = path.join(dir, 'redis.conf');
+  await writeFile(configFile, options.password ? `requirepass ${JSON.stringify(options.password)}\n` : '', { mode: 0o600 });
   const args = [
-    '--port', String(port),
+    configFile,
+    ...listenArgs,
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
@@ -99,7 +131,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
       );
     });
     await spawned;
-    await waitForPort(port, child, 10_000);
+    await waitForPort(port, child, 10_000, ca);
   }
 
   function kill(signal: NodeJS.Signals): Promise<void> {
@@ -115,8 +147,9 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   }
 
   await launch();
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     port,
     dir,
     async stop() {

@@ -23,7 +23,7 @@ import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
 import { createLogger, prettyFormatter } from '../shared/logger.js';
 import type { LineFormatter } from '../shared/logger.js';
-import { createRedis, waitForRedis } from '../shared/redis.js';
+import { createRedis, redisEndpoint, waitForRedis } from '../shared/redis.js';
 import { MANIFEST_NAME, normaliseOutputUrl, openBatchSink } from '../shared/sinks/open-sink.js';
 import { startTelemetry } from '../shared/telemetry.js';
 import { ATTR, tracer } from '../shared/tracing.js';
@@ -217,7 +217,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let pool: ConsumerPool | undefined;
   const started = Date.now();
   try {
-    redis = createRedis(redisUrl, 'worker');
+    redis = createRedis(redisEndpoint(config, redisUrl), 'worker');
     await waitForRedis(redis).catch((err: Error) => {
       throw new UsageError(`cannot connect to REDIS_URL: ${err.message}`);
     });

@@ -13,7 +13,7 @@ import { readChunkEvent } from '../shared/chunk-event.js';
 import type { Config } from '../shared/config.js';
 import { startHealthServer } from '../shared/health-server.js';
 import { CHUNK_QUEUE } from '../shared/keys.js';
-import { createRedis } from '../shared/redis.js';
+import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { ATTR, inSpan } from '../shared/tracing.js';
 import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
 import type { ChunkOutcome } from './chunk-processor.js';
@@ -30,8 +30,8 @@ const STALLED_INTERVAL_MS = 15_000;
 
 export async function startConsumer(config: Config, logger: Logger): Promise<ConsumerService> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the consumer');
-  const storeRedis = createRedis(config.redisUrl, 'worker');
-  const workerRedis = createRedis(config.redisUrl, 'worker');
+  const storeRedis = createRedis(redisEndpoint(config), 'worker');
+  const workerRedis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
   const closer = new BatchCloser(store, logger);
   installCompletionEvents(closer, config, logger);

@@ -5,7 +5,7 @@
 import type { Config } from '../shared/config.js';
 import { ValidationError } from '../shared/errors.js';
 import { parseModelRef } from '../shared/model-ref.js';
-import { isWithinRoot, normaliseOutputUrl } from '../shared/sinks/open-sink.js';
+import { isReallyWithinRoot, isWithinRoot, normaliseOutputUrl } from '../shared/sinks/open-sink.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
 import { checkDatasetScheme } from './sources/open-dataset.js';
 
@@ -42,11 +42,8 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
   } catch {
     throw new ValidationError('datasetUrl', 'datasetUrl is not a valid absolute URL');
   }
-  try {
-    checkDatasetScheme(url, config.datasetAllowedSchemes);
-  } catch (err) {
-    throw new ValidationError('datasetUrl', (err as Error).message);
-  }
+  // Throws DatasetRefusedError, a ValidationError naming datasetUrl.
+  checkDatasetScheme(url, config.datasetAllowedSchemes);
 
   let format = inferFormat(url);
   if (input.format !== undefined) {
@@ -88,6 +85,9 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
     if (!isWithinRoot(outputUrl, config.outputUrl)) {
       throw new ValidationError('outputUrl', 'outputUrl must be inside the configured OUTPUT_URL');
     }
+    if (!isReallyWithinRoot(outputUrl, config.outputUrl)) {
+      throw new ValidationError('outputUrl', 'outputUrl leads out of the configured OUTPUT_URL through a symbolic link');
+    }
   }
 
   const labels: Record<string, string> = {};
@@ -98,7 +98,10 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
     const entries = Object.entries(input.labels);
     if (entries.length > MAX_LABELS) throw new ValidationError('labels', `at most ${MAX_LABELS} labels`);
     for (const [name, value] of entries) {
-      if (!LABEL_NAME.test(name)) throw new ValidationError(`labels.${name}`, 'label names are letters, digits and _');
+      // `__` names are reserved by Prometheus (and `__proto__` would not be stored as a label).
+      if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+        throw new ValidationError(`labels.${name}`, 'label names are letters, digits and _, not starting with __');
+      }
       if (typeof value !== 'string' || value.length > 128) {
         throw new ValidationError(`labels.${name}`, 'label values are strings of at most 128 characters');
       }

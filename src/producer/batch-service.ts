@@ -10,8 +10,14 @@ import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch-closer.js';
 import type { BatchStore } from '../shared/batch-store.js';
+import { isBatchinferError } from '../shared/errors.js';
+import { redactUrl } from '../shared/redact.js';
 import { activeTraceId, ATTR, inSpan, recordError } from '../shared/tracing.js';
 import type { BatchRequest, BatchStatus } from '../shared/types.js';
+import { addressPolicy, checkDatasetAddress } from './dataset-address-policy.js';
+import type { Resolver } from './dataset-address-policy.js';
+import { IngestAdmission } from './ingest-admission.js';
+import type { IngestSlot } from './ingest-admission.js';
 import { ingest } from './ingest.js';
 import type { IngestDeps } from './ingest.js';
 
@@ -35,8 +41,11 @@ export interface SubmitOptions {
 
 export class BatchService {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly admission: IngestAdmission;
 
-  constructor(private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger }) {}
+  constructor(private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger; resolver?: Resolver }) {
+    this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
+  }
 
   /** Number of ingests in progress (for shutdown and load shedding). */
   get activeIngests(): number {
@@ -47,26 +56,38 @@ export class BatchService {
    * Creates the batch and starts its ingest, unless a batch already holds the request's
    * idempotency key or one of `dedupeKeys` (e.g. a CloudEvent's source + id): then that
    * batch is returned and nothing new starts.
+   *
+   * Throws {@link TooManyRequestsError} when `MAX_CONCURRENT_INGESTS` are running (before
+   * anything is stored, so a retry is clean), and `DatasetRefusedError` when the dataset's
+   * host is refused (before anything connects to it).
    */
   async submit(request: BatchRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
-    const parent = options.traceContext ?? context.active();
-    const id = randomUUID();
-    trace.getSpan(context.active())?.setAttribute(ATTR.batchId, id);
-    const dedupeKeys = options.dedupeKeys ?? [];
-    const keys = request.idempotencyKey ? [request.idempotencyKey, ...dedupeKeys] : dedupeKeys;
-    if (keys.length > 0) {
-      const existing = await this.deps.store.claimIdempotencyKeys(keys, id);
-      if (existing) {
-        const view = await this.deps.store.get(existing);
-        return { id: existing, status: view?.status ?? 'ingesting', created: false };
+    const slot = this.admission.acquire();
+    try {
+      await checkDatasetAddress(new URL(request.datasetUrl), addressPolicy(this.deps.config), this.deps.resolver);
+      const parent = options.traceContext ?? context.active();
+      const id = randomUUID();
+      trace.getSpan(context.active())?.setAttribute(ATTR.batchId, id);
+      const dedupeKeys = options.dedupeKeys ?? [];
+      const keys = request.idempotencyKey ? [request.idempotencyKey, ...dedupeKeys] : dedupeKeys;
+      if (keys.length > 0) {
+        const existing = await this.deps.store.claimIdempotencyKeys(keys, id);
+        if (existing) {
+          slot.release();
+          const view = await this.deps.store.get(existing);
+          return { id: existing, status: view?.status ?? 'ingesting', created: false };
+        }
       }
+      await this.deps.store.create(id, request, activeTraceId(parent));
+      this.startIngest(id, request, parent, slot);
+      return { id, status: 'ingesting', created: true };
+    } catch (err) {
+      slot.release();
+      throw err;
     }
-    await this.deps.store.create(id, request, activeTraceId(parent));
-    this.startIngest(id, request, parent);
-    return { id, status: 'ingesting', created: true };
   }
 
-  private startIngest(id: string, request: BatchRequest, parent: Context): void {
+  private startIngest(id: string, request: BatchRequest, parent: Context, slot: IngestSlot): void {
     const abort = new AbortController();
     const log = this.deps.logger.child({ batch_id: id });
     const url = new URL(request.datasetUrl);
@@ -85,14 +106,17 @@ export class BatchService {
       },
       () => this.runIngest(id, request, abort.signal, log),
       parent,
-    ).finally(() => this.running.delete(id));
+    ).finally(() => {
+      this.running.delete(id);
+      slot.release();
+    });
     this.running.set(id, { abort, done });
   }
 
   private async runIngest(id: string, request: BatchRequest, signal: AbortSignal, log: Logger): Promise<void> {
     const started = Date.now();
     try {
-      log.info({ dataset: request.datasetUrl, model: request.model, chunk_size: request.chunkSize }, 'ingest started');
+      log.info({ dataset: redactUrl(request.datasetUrl), model: request.model, chunk_size: request.chunkSize }, 'ingest started');
       const result = await ingest(this.deps, id, request, signal);
       trace.getActiveSpan()?.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
       const close = await this.deps.store.markIngested(id, result.chunks, result.records);
@@ -100,11 +124,12 @@ export class BatchService {
       if (close === 'close') await this.deps.closer.close(id);
     } catch (err) {
       const reason = signal.aborted ? 'producer shut down during ingest' : (err as Error).message;
+      const code = signal.aborted ? 'INGEST_ABORTED' : isBatchinferError(err) ? err.code : 'INGEST_FAILED';
       const span = trace.getActiveSpan();
       if (span) recordError(span, err);
-      log.error({ err }, 'ingest failed');
+      log.error({ err, code }, 'ingest failed');
       try {
-        await this.deps.store.halt(id, 'failed', `ingest failed: ${reason}`);
+        await this.deps.store.halt(id, 'failed', `ingest failed: ${reason}`, code);
       } catch (haltErr) {
         log.error({ err: haltErr }, 'could not mark the batch failed');
       }

@@ -10,7 +10,14 @@ import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch-store.js';
 import type { Config } from '../shared/config.js';
-import { BatchinferError, NotFoundError, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../shared/errors.js';
+import {
+  BatchinferError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+} from '../shared/errors.js';
 import { answerHealth, sendJson } from '../shared/health-server.js';
 import { extractIncomingTrace } from '../shared/trace-context.js';
 import { recordError, tracer } from '../shared/tracing.js';
@@ -57,11 +64,15 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
-/** Constant-time bearer token check (hashing first makes the lengths equal). */
+/**
+ * Constant-time bearer token check (hashing first makes the lengths equal, so neither the
+ * content nor the length of the token leaks through timing). The scheme name is
+ * case-insensitive (RFC 9110).
+ */
 export function checkBearer(req: http.IncomingMessage, token: string | undefined): void {
   if (!token) return;
-  const header = req.headers.authorization ?? '';
-  const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+  const match = /^bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
+  const given = match?.[1] ?? '';
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(token).digest();
   if (!timingSafeEqual(a, b)) throw new UnauthorizedError();
@@ -79,7 +90,11 @@ export function sendError(res: http.ServerResponse, err: unknown, logger: Logger
   if (err instanceof BatchinferError) {
     const body: Record<string, unknown> = { code: err.code, message: err.message };
     if (err instanceof ValidationError) body.field = err.field;
-    const headers: http.OutgoingHttpHeaders = err instanceof UnauthorizedError ? { 'www-authenticate': 'Bearer' } : {};
+    const headers: http.OutgoingHttpHeaders = {};
+    if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
+    if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds);
+    // The rest of an oversized body is not worth reading: close instead of draining it.
+    if (err instanceof PayloadTooLargeError) headers.connection = 'close';
     if (!res.headersSent) sendJson(res, err.httpStatus, { error: body }, headers);
     return;
   }

@@ -108,6 +108,9 @@ function takeCsvHeader(text: string): string[] {
   return header;
 }
 
+const tooManyRecords = (limit: number): DatasetError =>
+  new DatasetError('DATASET_TOO_MANY_RECORDS', `dataset has more than ${limit} records (MAX_RECORDS_PER_BATCH)`);
+
 export async function ingest(deps: IngestDeps, batchId: string, request: BatchRequest, signal: AbortSignal): Promise<IngestResult> {
   const { config } = deps;
   // Connecting, the SSRF checks and the response headers; the body is streamed below.
@@ -116,8 +119,10 @@ export async function ingest(deps: IngestDeps, batchId: string, request: BatchRe
       signal,
       idleTimeoutMs: IDLE_TIMEOUT_MS,
       allowPrivateNetworks: config.datasetAllowPrivateNetworks,
+      allowedCidrs: config.datasetAllowedCidrs,
       allowedSchemes: config.datasetAllowedSchemes,
       maxBytes: config.maxDatasetBytes,
+      fetchTimeoutMs: config.datasetFetchTimeoutSeconds * 1000,
     }),
   );
   // Reading, decompressing and splitting the dataset; the publishes it waits for are its
@@ -159,6 +164,7 @@ async function readAndPublish(
         continue;
       }
       const full = chunker.add(record);
+      if (chunker.recordCount > config.maxRecordsPerBatch) throw tooManyRecords(config.maxRecordsPerBatch);
       if (full) await publisher.add(full, chunker.flushedRecords);
     }
   }

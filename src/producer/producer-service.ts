@@ -10,7 +10,8 @@ import { installCompletionEvents } from '../shared/completion-event.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import type { Config } from '../shared/config.js';
 import { closeServer, listen } from '../shared/health-server.js';
-import { createRedis } from '../shared/redis.js';
+import { answerClientError } from '../shared/http-client-error.js';
+import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { BatchService } from './batch-service.js';
 import { createApiHandler } from './http-api.js';
 
@@ -22,7 +23,7 @@ export interface ProducerService {
 export async function startProducer(config: Config, logger: Logger): Promise<ProducerService> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the producer');
   // Ingest must ride out a Redis restart, so its connection queues and retries.
-  const redis = createRedis(config.redisUrl, 'worker');
+  const redis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
   const closer = new BatchCloser(store, logger);
@@ -33,6 +34,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   const server = http.createServer(handler);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  server.on('clientError', answerClientError);
   const port = await listen(server, config.port);
   logger.info({ port, prefix: config.queuePrefix }, 'producer ready');
   return {

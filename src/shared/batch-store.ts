@@ -90,6 +90,7 @@ const HALT = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st or st == 'completed' or st == 'failed' or st == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'completedAt', ARGV[3], 'halted', '1')
+if ARGV[5] and ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[5]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 return 1
 `;
@@ -219,9 +220,9 @@ export class BatchStore {
     return (await this.redis.batchFinish(...this.keys(id), status, nowIso(), error ?? '', this.ttlSeconds)) === 1;
   }
 
-  /** Stops a batch that has not finished (ingest failure, cancellation). */
-  async halt(id: string, status: 'failed' | 'cancelled', error: string): Promise<boolean> {
-    return (await this.redis.batchHalt(...this.keys(id), status, error, nowIso(), this.ttlSeconds)) === 1;
+  /** Stops a batch that has not finished (ingest failure, cancellation); `code` is the error's stable code. */
+  async halt(id: string, status: 'failed' | 'cancelled', error: string, code = ''): Promise<boolean> {
+    return (await this.redis.batchHalt(...this.keys(id), status, error, nowIso(), this.ttlSeconds, code)) === 1;
   }
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */
@@ -282,5 +283,6 @@ function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
   if (h.schedule) view.schedule = h.schedule;
   if (h.error) view.error = h.error;
   if (h.traceId) view.traceId = h.traceId;
+  if (h.errorCode) view.errorCode = h.errorCode;
   return view;
 }

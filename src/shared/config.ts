@@ -3,9 +3,11 @@
  * with a default; a malformed value throws a {@link ConfigError} naming the variable, and
  * the CLI prints that one line and exits before anything starts.
  */
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import ipaddr from 'ipaddr.js';
 import { ConfigError } from './errors.js';
 import { parseCpuQuantity, parseMemoryQuantityGiB } from './quantity.js';
 
@@ -83,6 +85,12 @@ export interface Config {
   /** `REDIS_URL`; undefined means "not configured" (`batchinfer run` then starts its own). */
   redisUrl: string | undefined;
   /**
+   * The PEM contents of `REDIS_TLS_CA_FILE`: the CA that signed the Redis server's
+   * certificate, for `rediss://` URLs to a private CA. Read at start, so a missing file
+   * fails the process at once. @defaultValue unset (the system's trusted CAs)
+   */
+  redisTlsCa: string | undefined;
+  /**
    * `QUEUE_PREFIX`, the key prefix of every Redis key. Hash-tagged so that all keys share one
    * Redis Cluster slot. @defaultValue `{batchinfer}`
    */
@@ -109,6 +117,26 @@ export interface Config {
   datasetAllowedSchemes: string[];
   /** `DATASET_ALLOW_PRIVATE_NETWORKS`. @defaultValue false */
   datasetAllowPrivateNetworks: boolean;
+  /**
+   * `DATASET_ALLOWED_CIDRS`: addresses and CIDR ranges a dataset may be fetched from even
+   * though they are private or loopback (an in-cluster object store, a test server).
+   * Narrower than `DATASET_ALLOW_PRIVATE_NETWORKS`: every other private address stays
+   * refused, redirect hops included. @defaultValue none
+   */
+  datasetAllowedCidrs: string[];
+  /**
+   * `DATASET_FETCH_TIMEOUT_SECONDS`: the longest a dataset may take to read, start to end,
+   * whatever the pace (the idle timeout only catches a stalled stream, not a trickle).
+   * @defaultValue 14400 (4 hours)
+   */
+  datasetFetchTimeoutSeconds: number;
+  /** `MAX_RECORDS_PER_BATCH`: a dataset with more records fails its batch. @defaultValue 100000000 */
+  maxRecordsPerBatch: number;
+  /**
+   * `MAX_CONCURRENT_INGESTS`: datasets one producer reads at once. Past it, submissions are
+   * answered 429 with `Retry-After` instead of slowing every ingest down. @defaultValue 8
+   */
+  maxConcurrentIngests: number;
   /** `LOG_LEVEL`. @defaultValue `info` */
   logLevel: LogLevel;
   /** `COST_PER_CPU_HOUR` in USD. @defaultValue 0.04 */
@@ -233,6 +261,32 @@ function readRedisUrl(env: Env): string | undefined {
 /** CloudEvents attribute names: lower-case letters and digits (CloudEvents 1.0). */
 const CE_ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
 
+/** IPs and CIDRs, checked now so a typo fails at start rather than allowing nothing. */
+function readCidrList(env: Env, name: string): string[] {
+  if (raw(env, name) === undefined) return [];
+  return readList(env, name, []).map((item) => {
+    try {
+      if (item.includes('/')) {
+        const [address, bits] = ipaddr.parseCIDR(item);
+        return `${address.toString()}/${bits}`;
+      }
+      return ipaddr.parse(item).toString();
+    } catch {
+      throw new ConfigError(name, `expected IP addresses or CIDR ranges like 10.1.2.0/24, got '${item}'`);
+    }
+  });
+}
+
+function readFileContents(env: Env, name: string): string | undefined {
+  const file = raw(env, name);
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(name, `cannot read '${file}': ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
 function readCeOverrides(env: Env): Record<string, string> {
   const value = raw(env, 'K_CE_OVERRIDES');
   if (value === undefined) return {};
@@ -345,6 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     redisUrl: readRedisUrl(env),
+    redisTlsCa: readFileContents(env, 'REDIS_TLS_CA_FILE'),
     queuePrefix: readString(env, 'QUEUE_PREFIX', '{batchinfer}'),
     port: readInt(env, 'PORT', 8080, 0, 65535),
     outputUrl: readUrl(env, 'OUTPUT_URL') ?? pathToFileURL(path.join(os.tmpdir(), 'batchinfer-output')).toString(),
@@ -355,6 +410,10 @@ export function loadConfig(env: Env = process.env): Config {
     cloudEventsRequireToken: readBool(env, 'CLOUDEVENTS_REQUIRE_TOKEN', true),
     datasetAllowedSchemes: readList(env, 'DATASET_ALLOWED_SCHEMES', ['http', 'https']),
     datasetAllowPrivateNetworks: readBool(env, 'DATASET_ALLOW_PRIVATE_NETWORKS', false),
+    datasetAllowedCidrs: readCidrList(env, 'DATASET_ALLOWED_CIDRS'),
+    datasetFetchTimeoutSeconds: readInt(env, 'DATASET_FETCH_TIMEOUT_SECONDS', 4 * 3600, 1),
+    maxRecordsPerBatch: readInt(env, 'MAX_RECORDS_PER_BATCH', 100_000_000, 1),
+    maxConcurrentIngests: readInt(env, 'MAX_CONCURRENT_INGESTS', 8, 1, 10_000),
     logLevel: readEnum(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     costPerCpuHour: readNumber(env, 'COST_PER_CPU_HOUR', 0.04),
     costPerMemoryGbHour: readNumber(env, 'COST_PER_MEMORY_GB_HOUR', 0.005),

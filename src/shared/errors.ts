@@ -26,8 +26,8 @@ export class ConfigError extends BatchinferError {
 /** A request field is missing or malformed; `field` names it. */
 export class ValidationError extends BatchinferError {
   readonly field: string;
-  constructor(field: string, message: string) {
-    super('VALIDATION_FAILED', message, 400);
+  constructor(field: string, message: string, code = 'VALIDATION_FAILED') {
+    super(code, message, 400);
     this.field = field;
   }
 }
@@ -50,6 +50,19 @@ export class PayloadTooLargeError extends BatchinferError {
   }
 }
 
+/**
+ * The producer is at its limit of concurrent ingests (`MAX_CONCURRENT_INGESTS`): shedding
+ * the request is cheaper than letting every ingest slow down. Clients retry after
+ * `retryAfterSeconds` (sent as `Retry-After`).
+ */
+export class TooManyRequestsError extends BatchinferError {
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', `too many batches are being ingested; retry after ${retryAfterSeconds} s`, 429);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** The dataset could not be read (unreachable, HTTP error, too large, too slow). */
 export class DatasetError extends BatchinferError {
   constructor(code: string, message: string, options?: ErrorOptions) {
@@ -57,10 +70,14 @@ export class DatasetError extends BatchinferError {
   }
 }
 
-/** A dataset URL was refused by policy (scheme, private address). */
-export class DatasetRefusedError extends BatchinferError {
+/**
+ * A dataset URL was refused by policy (scheme, private, loopback, link-local or metadata
+ * address). At submission it is a 400 naming `datasetUrl`; during ingest (a redirect hop
+ * or a re-resolved name refused at connect time) it is the reason the batch failed.
+ */
+export class DatasetRefusedError extends ValidationError {
   constructor(message: string) {
-    super('DATASET_URL_REFUSED', message, 400);
+    super('datasetUrl', message, 'DATASET_URL_REFUSED');
   }
 }
 

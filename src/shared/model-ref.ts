@@ -4,6 +4,7 @@
  * is submitted; the consumer loads it.
  */
 import path from 'node:path';
+import { hasControlCharacter } from './control-chars.js';
 import { ModelError } from './errors.js';
 
 export const MODEL_KINDS = ['sum', 'linear', 'sleep'] as const;
@@ -44,9 +45,11 @@ export function parseModelRef(ref: string, modelRoot: string): ModelRef {
     }
     case 'file': {
       if (!argument) throw new ModelError(`model '${kind}' needs a file: ${kind}:<file in MODEL_ROOT>`);
+      if (hasControlCharacter(argument)) throw new ModelError('model file name contains a control character');
       const file = path.resolve(modelRoot, argument);
       const rel = path.relative(modelRoot, file);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      // The root itself is not a file; `..` (alone or leading) and absolute paths leave the root.
+      if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
         throw new ModelError(`model file must be inside the model root ${modelRoot}`);
       }
       return { kind, file, ref };

@@ -120,4 +120,6 @@ export interface BatchView {
   error?: string;
   /** The OpenTelemetry trace of the batch (when tracing was on): search logs by `trace_id`. */
   traceId?: string;
+  /** Stable code of `error` when the batch was halted by one (e.g. `DATASET_URL_REFUSED`). */
+  errorCode?: string;
 }

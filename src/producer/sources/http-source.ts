@@ -8,12 +8,26 @@ import type { DatasetSource, OpenOptions } from './dataset-source.js';
 const MAX_REDIRECTS = 5;
 
 /**
+ * The agent's allow-list. Single addresses (`/32`, `/128`) are passed as plain IPs, which it
+ * compares as strings; it matches a CIDR against addresses of the other family with a
+ * console warning, so plain IPs keep the common case (one test or storage host) quiet.
+ */
+function agentAllowList(allowedCidrs: readonly string[] = []): string[] {
+  return allowedCidrs.map((entry) => entry.replace(/^([\d.]+)\/32$|^([0-9a-f:.]+)\/128$/i, (_m, v4?: string, v6?: string) => v4 ?? v6 ?? entry));
+}
+
+/**
  * Agents that check the resolved address of every connection (after DNS, on every
  * redirect hop), so neither DNS rebinding nor a redirect to 169.254.169.254 gets through.
  */
-function agentFor(url: URL, allowPrivate: boolean): http.Agent {
-  const options = { allowPrivateIPAddress: allowPrivate, allowMetaIPAddress: allowPrivate, keepAlive: false };
-  return url.protocol === 'https:' ? new RequestFilteringHttpsAgent(options) : new RequestFilteringHttpAgent(options);
+function agentFor(url: URL, options: OpenOptions): http.Agent {
+  const agentOptions = {
+    allowPrivateIPAddress: options.allowPrivateNetworks,
+    allowMetaIPAddress: options.allowPrivateNetworks,
+    allowIPAddressList: agentAllowList(options.allowedCidrs),
+    keepAlive: false,
+  };
+  return url.protocol === 'https:' ? new RequestFilteringHttpsAgent(agentOptions) : new RequestFilteringHttpAgent(agentOptions);
 }
 
 function isBlockedByAgent(err: unknown): boolean {
@@ -26,8 +40,9 @@ function get(url: URL, options: OpenOptions): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const req = client.get(url, {
-      agent: agentFor(url, options.allowPrivateNetworks),
+      agent: agentFor(url, options),
       signal: options.signal,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
       // No accept-encoding: compressed datasets are recognised by their bytes, once.
       headers: { 'user-agent': 'batchinfer' },
     });

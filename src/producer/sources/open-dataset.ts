@@ -7,6 +7,7 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
 import type { DatasetSource, OpenOptions } from './dataset-source.js';
+import { FetchDeadline } from './fetch-deadline.js';
 import { fileSource } from './file-source.js';
 import { httpSource } from './http-source.js';
 
@@ -15,6 +16,8 @@ const SOURCES: readonly DatasetSource[] = [fileSource, httpSource];
 export interface OpenDatasetOptions extends OpenOptions {
   allowedSchemes: readonly string[];
   maxBytes: number;
+  /** Longest time to read the whole dataset (`DATASET_FETCH_TIMEOUT_SECONDS`). @defaultValue none */
+  fetchTimeoutMs?: number;
 }
 
 /** The scheme of a dataset URL without its colon, after checking it is allowed and readable. */
@@ -72,13 +75,21 @@ const isGzip = (head: Buffer | null): boolean => head !== null && head.length >=
 
 export async function openDataset(url: URL, options: OpenDatasetOptions): Promise<Readable> {
   const source = checkDatasetScheme(url, options.allowedSchemes);
-  const raw = await source.open(url, options);
-  const head = await peek(raw);
+  const deadline = new FetchDeadline(options.fetchTimeoutMs, options.signal);
+  let raw: Readable;
+  let head: Buffer | null;
+  try {
+    raw = await source.open(url, { ...options, signal: deadline.signal });
+    head = await peek(raw);
+  } catch (err) {
+    deadline.clear();
+    throw deadline.explain(err);
+  }
   const limited = byteLimit(options.maxBytes);
   const stages: NodeJS.ReadWriteStream[] = isGzip(head) ? [createGunzip(), limited] : [limited];
   // The reader consumes `limited`; whichever stage fails, the error must surface there.
   pipeline([raw, ...stages], (err) => {
     if (err && !limited.destroyed) limited.destroy(err);
   });
-  return limited;
+  return deadline.guard(limited);
 }
