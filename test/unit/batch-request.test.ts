@@ -50,6 +50,8 @@ describe('parseBatchRequest', () => {
     [{ datasetUrl: 'https://e.com/d', labels: { 'bad name': 'x' } }, 'labels.bad name'],
     [{ datasetUrl: 'https://e.com/d', idempotencyKey: '' }, 'idempotencyKey'],
     [{ datasetUrl: 'https://e.com/d', surprise: 1 }, 'surprise'],
+    [JSON.parse('{"datasetUrl": "https://e.com/d", "labels": {"__proto__": "x"}}') as unknown, 'labels.__proto__'],
+    [{ datasetUrl: 'https://e.com/d', labels: { __name__: 'x' } }, 'labels.__name__'],
   ])('refuses %j naming field %s', (body, field) => {
     expect(fieldOf(body)).toBe(field);
   });
@@ -58,5 +60,53 @@ describe('parseBatchRequest', () => {
     expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', outputUrl: 'file:///data/out/team-a' }, { config }).outputUrl).toBe(
       'file:///data/out/team-a',
     );
+  });
+
+  // Hostile spellings of a way out of OUTPUT_URL (file:///data/out): dot segments, encoded
+  // dot segments and slashes, a neighbour with a common prefix, another host, a NUL byte.
+  it.each([
+    'file:///data/out/../etc',
+    'file:///data/out/%2e%2e/etc',
+    'file:///data/out/%2E%2E/%2e%2e/etc',
+    'file:///data/out/.%2e/etc',
+    'file:///data/out/..%2f..%2fetc',
+    'file:///data/out/%2e%2e%2fetc',
+    'file:///data/out\\..\\..\\etc',
+    '/data/out/../etc',
+    'data/out',
+    'file:///data/out-evil',
+    'file:///data',
+    'file://evil.example/data/out',
+    'file:///data/out/a%00b',
+    'file:///data/out/a%0Ab',
+    'http://example.com/data/out',
+    '',
+  ])('refuses the outputUrl %j', (outputUrl) => {
+    expect(fieldOf({ datasetUrl: 'https://e.com/d', outputUrl })).toBe('outputUrl');
+  });
+
+  it.each(['file:///data/out/..team', 'file:///data/out/./a/../b', 'file:///data//out/c'])('accepts %s, which stays inside the root', (outputUrl) => {
+    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', outputUrl }, { config }).outputUrl.startsWith('file:///data/out/')).toBe(true);
+  });
+
+  it.each([
+    'linear:../x.json',
+    'linear:/etc/passwd',
+    'linear:a/../../x.json',
+    'linear:..',
+    'linear:.',
+    'linear:',
+    'linear:a\u0000b.json',
+    'linear',
+    'sum:/etc/passwd',
+    'constructor',
+    '__proto__',
+    'LINEAR:x.json',
+  ])('refuses the model %j', (model) => {
+    expect(fieldOf({ datasetUrl: 'https://e.com/d', model })).toBe('model');
+  });
+
+  it('accepts a model file below the model root, even one whose name starts with dots', () => {
+    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', model: 'linear:team/..v2.json' }, { config }).model).toBe('linear:team/..v2.json');
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/shared/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
@@ -56,6 +59,12 @@ describe('loadConfig', () => {
     ['OTEL_BSP_SCHEDULE_DELAY', 'soon'],
     ['OTEL_LOG_LEVEL', 'chatty'],
     ['TRACE_RECORD_SAMPLE_RATIO', '1.5'],
+    ['DATASET_ALLOWED_CIDRS', '127.0.0.2/33'],
+    ['DATASET_ALLOWED_CIDRS', 'intranet'],
+    ['DATASET_FETCH_TIMEOUT_SECONDS', '0'],
+    ['MAX_RECORDS_PER_BATCH', 'many'],
+    ['MAX_CONCURRENT_INGESTS', '0'],
+    ['REDIS_TLS_CA_FILE', '/nonexistent/ca.pem'],
   ])('names %s when its value %s is malformed', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -124,5 +133,36 @@ describe('loadConfig', () => {
       expect(loadConfig({}).telemetry.recordSampleRatio).toBe(0);
       expect(loadConfig({ TRACE_RECORD_SAMPLE_RATIO: '0.001' }).telemetry.recordSampleRatio).toBe(0.001);
     });
+  });
+  it('has the documented defaults for the security and load limits', () => {
+    expect(loadConfig({})).toMatchObject({
+      datasetAllowedCidrs: [],
+      datasetFetchTimeoutSeconds: 14_400,
+      maxRecordsPerBatch: 100_000_000,
+      maxConcurrentIngests: 8,
+      maxRequestBytes: 65_536,
+      maxLineBytes: 1_048_576,
+      redisTlsCa: undefined,
+    });
+  });
+
+  it('reads DATASET_ALLOWED_CIDRS as normalised IPs and CIDR ranges', () => {
+    expect(loadConfig({ DATASET_ALLOWED_CIDRS: '127.0.0.2/32, 10.1.0.0/16,FD00:0:0::1' }).datasetAllowedCidrs).toEqual([
+      '127.0.0.2/32',
+      '10.1.0.0/16',
+      'fd00::1',
+    ]);
+  });
+
+  it('reads the Redis CA file named by REDIS_TLS_CA_FILE', () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'bi-ca-')), 'ca.pem');
+    writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    expect(loadConfig({ REDIS_TLS_CA_FILE: file }).redisTlsCa).toContain('BEGIN CERTIFICATE');
+  });
+
+  it('reads the load and size limits', () => {
+    expect(
+      loadConfig({ MAX_CONCURRENT_INGESTS: '3', MAX_RECORDS_PER_BATCH: '10', DATASET_FETCH_TIMEOUT_SECONDS: '2' }),
+    ).toMatchObject({ maxConcurrentIngests: 3, maxRecordsPerBatch: 10, datasetFetchTimeoutSeconds: 2 });
   });
 });
