@@ -25,7 +25,7 @@ const recordish = fc.oneof(
   fc.array(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('"', '""', ',', '1', '-2.5e3', 'NaN', 'Infinity', '0x10', ' ')), { maxLength: 8 }).map((p) => p.join('')),
 );
 
-const header = fc.oneof(fc.constant(['id', 'a', 'b']), fc.array(fc.string({ maxLength: 4 }), { maxLength: 4 }));
+const header = fc.oneof(fc.constant<string[]>(['id', 'a', 'b']), fc.array(fc.string({ maxLength: 4 }), { maxLength: 4 }));
 
 async function split(pieces: Uint8Array[], format: DatasetFormat, maxRecordChars: number): Promise<RawRecord[]> {
   const out: RawRecord[] = [];
