@@ -31,32 +31,31 @@ let output: string;
 const trickles = new Set<NodeJS.Timeout>();
 
 beforeAll(async () => {
+  const bodies: Record<string, () => string | Buffer> = {
+    '/twenty.jsonl': () => lines(20),
+    '/many.jsonl': () => lines(30),
+    '/big.jsonl': () => `${'x'.repeat(2000)}\n`.repeat(3),
+    '/bomb.jsonl.gz': () => gzipSync(Buffer.alloc(1024 * 1024, '\n')),
+    '/long-line.jsonl': () => `${record(1)}\n${JSON.stringify({ id: 2, features: Array(40).fill(1) })}\n${record(3)}\n`,
+  };
   server = http.createServer((req, res) => {
-    switch (req.url) {
-      case '/twenty.jsonl':
-        return res.end(lines(20));
-      case '/many.jsonl':
-        return res.end(lines(30));
-      case '/big.jsonl':
-        return res.end(`${'x'.repeat(2000)}\n`.repeat(3));
-      case '/bomb.jsonl.gz':
-        return res.end(gzipSync(Buffer.alloc(1024 * 1024, '\n')));
-      case '/long-line.jsonl':
-        return res.end(`${record(1)}\n${JSON.stringify({ id: 2, features: Array(40).fill(1) })}\n${record(3)}\n`);
-      case '/trickle.jsonl': {
-        // A record every 100 ms: never idle long enough for the idle timeout, never done.
-        let i = 0;
-        const timer = setInterval(() => res.write(record(++i % 15) + '\n'), 100);
-        trickles.add(timer);
-        res.on('close', () => {
-          clearInterval(timer);
-          trickles.delete(timer);
-        });
-        return;
-      }
-      default:
-        res.writeHead(404).end();
+    const body = bodies[req.url ?? ''];
+    if (body) {
+      res.end(body());
+      return;
     }
+    if (req.url !== '/trickle.jsonl') {
+      res.writeHead(404).end();
+      return;
+    }
+    // A record every 100 ms: never idle long enough for the idle timeout, never done.
+    let i = 0;
+    const timer = setInterval(() => res.write(record((++i % 15) + 1) + '\n'), 100);
+    trickles.add(timer);
+    res.on('close', () => {
+      clearInterval(timer);
+      trickles.delete(timer);
+    });
   });
   base = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-limits-'));
