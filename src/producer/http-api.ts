@@ -14,6 +14,7 @@ import {
   BatchinferError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestAbortedError,
   TooManyRequestsError,
   UnauthorizedError,
   ValidationError,
@@ -48,10 +49,15 @@ export async function readBody(req: http.IncomingMessage, limitBytes: number): P
   if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
   const parts: Buffer[] = [];
   let size = 0;
-  for await (const part of req as AsyncIterable<Buffer>) {
-    size += part.length;
-    if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
-    parts.push(part);
+  try {
+    for await (const part of req as AsyncIterable<Buffer>) {
+      size += part.length;
+      if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
+      parts.push(part);
+    }
+  } catch (err) {
+    if (err instanceof PayloadTooLargeError) throw err;
+    throw new RequestAbortedError({ cause: err });
   }
   return Buffer.concat(parts);
 }

@@ -50,6 +50,13 @@ export class PayloadTooLargeError extends BatchinferError {
   }
 }
 
+/** The client went away before its request body arrived whole: nobody is left to answer, nothing failed here. */
+export class RequestAbortedError extends BatchinferError {
+  constructor(options?: ErrorOptions) {
+    super('REQUEST_ABORTED', 'the client closed the connection before sending the whole request', 400, options);
+  }
+}
+
 /**
  * The producer is at its limit of concurrent ingests (`MAX_CONCURRENT_INGESTS`): shedding
  * the request is cheaper than letting every ingest slow down. Clients retry after
