@@ -57,51 +57,83 @@ interface Reply {
 /** Printable ASCII: what a client library lets through as a header value. */
 const headerText = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 });
 
-// Dataset URLs that never need DNS (the tests stay on loopback): the allowed server,
-// hostile addresses, and strings that are not http(s) URLs at all.
-const datasetUrl = fc.oneof(
-  fc.constant(dataUrl),
-  fc.constantFrom('http://127.0.0.2/x', 'http://[::1]/x', 'http://169.254.169.254/', 'http://localhost/x', 'file:///etc/passwd', 'gopher://127.0.0.1/'),
-  fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !/^\s*https?:/i.test(s)),
-  fc.anything({ maxDepth: 1 }),
-);
+interface FuzzRequest {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
 
-const anyValue = fc.oneof(fc.anything({ maxDepth: 2 }), fc.string({ unit: 'binary', maxLength: 40 }));
-const jsonBody = fc.record(
-  {
-    datasetUrl,
-    format: fc.oneof(fc.constantFrom('jsonl', 'csv'), anyValue),
-    model: fc.oneof(fc.constantFrom('sum', 'linear:x.json', 'linear:../../etc/passwd'), anyValue),
-    chunkSize: fc.oneof(fc.integer(), fc.double(), anyValue),
-    outputUrl: fc.oneof(fc.constantFrom('file:///etc', '../../x'), anyValue),
-    labels: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), anyValue, { maxKeys: 5 }), anyValue),
-    idempotencyKey: fc.oneof(fc.string({ maxLength: 30 }), anyValue),
-    extra: anyValue,
-  },
-  { requiredKeys: [] },
-);
+/** Generated requests; built once the dataset server's URL is known. */
+function requests(): fc.Arbitrary<FuzzRequest> {
+  // Dataset URLs that never need DNS (the tests stay on loopback): the allowed server,
+  // hostile addresses, and strings that are not http(s) URLs at all.
+  const datasetUrl = fc.oneof(
+    fc.constant(dataUrl),
+    fc.constantFrom('http://127.0.0.2/x', 'http://[::1]/x', 'http://169.254.169.254/', 'http://localhost/x', 'file:///etc/passwd', 'gopher://127.0.0.1/'),
+    fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !/^\s*https?:/i.test(s)),
+    fc.anything({ maxDepth: 1 }),
+  );
 
-const body = fc.oneof(
-  jsonBody.map((b) => JSON.stringify(b)),
-  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-  fc.string({ unit: 'binary', maxLength: 300 }),
-  fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
-  fc.constantFrom('', '{', '{"datasetUrl":', '[]', 'null', '{"__proto__":{"x":1}}', '{"datasetUrl":"a","datasetUrl":"b"}', ' '.repeat(3000)),
-);
+  const anyValue = fc.oneof(fc.anything({ maxDepth: 2 }), fc.string({ unit: 'binary', maxLength: 40 }));
+  const jsonBody = fc.record(
+    {
+      datasetUrl,
+      format: fc.oneof(fc.constantFrom('jsonl', 'csv'), anyValue),
+      model: fc.oneof(fc.constantFrom('sum', 'linear:x.json', 'linear:../../etc/passwd'), anyValue),
+      chunkSize: fc.oneof(fc.integer(), fc.double(), anyValue),
+      outputUrl: fc.oneof(fc.constantFrom('file:///etc', '../../x'), anyValue),
+      labels: fc.oneof(fc.dictionary(fc.string({ maxLength: 10 }), anyValue, { maxKeys: 5 }), anyValue),
+      idempotencyKey: fc.oneof(fc.string({ maxLength: 30 }), anyValue),
+      extra: anyValue,
+    },
+    { requiredKeys: [] },
+  );
 
-const request = fc.record({
-  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'),
-  path: fc.oneof(
-    fc.constantFrom('/v1/batches', '/v1/batches/', '/', '/healthz', '/readyz', '/v1/batches/abc', '/v1/batches/../../etc/passwd', '/v1/batches/%00'),
-    fc.string({ unit: fc.constantFrom(...'abc/%.-_?#&=;:[]@!$()*+,~'.split('')), maxLength: 40 }).map((p) => `/v1/batches/${p}`),
-    fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
-  ),
-  auth: fc.oneof(fc.constant(`Bearer ${TOKEN}`), fc.constant(undefined), headerText, headerText.map((t) => `Bearer ${t}`)),
-  contentType: fc.oneof(fc.constant('application/json'), fc.constant(undefined), headerText),
-  body,
-});
+  const body = fc.oneof(
+    jsonBody.map((b) => JSON.stringify(b)),
+    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
+    fc.constantFrom('', '{', '{"datasetUrl":', '[]', 'null', '{"__proto__":{"x":1}}', '{"datasetUrl":"a","datasetUrl":"b"}', ' '.repeat(3000)),
+  );
 
-function send(r: fc.RecordValue<{ method: string; path: string; auth: string | undefined; contentType: string | undefined; body: string }>): Promise<Reply> {
+  // Near-valid submissions, so the generator also reaches acceptance and ingest.
+  const nearValid = fc
+    .record(
+      {
+        model: fc.constantFrom('sum', 'linear:x.json', 'sum:x'),
+        chunkSize: fc.integer({ min: -1, max: 3 }),
+        labels: fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 2 }),
+      },
+      { requiredKeys: [] },
+    )
+    .map(
+      (extra): FuzzRequest => ({
+        method: 'POST',
+        path: '/v1/batches',
+        auth: `Bearer ${TOKEN}`,
+        contentType: 'application/json',
+        body: JSON.stringify({ datasetUrl: dataUrl, ...extra }),
+      }),
+    );
+
+  const anyRequest = fc.record({
+    method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'),
+    path: fc.oneof(
+      fc.constantFrom('/v1/batches', '/v1/batches/', '/', '/healthz', '/readyz', '/v1/batches/abc', '/v1/batches/../../etc/passwd', '/v1/batches/%00'),
+      fc.string({ unit: fc.constantFrom(...'abc/%.-_?#&=;:[]@!$()*+,~'.split('')), maxLength: 40 }).map((p) => `/v1/batches/${p}`),
+      fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
+    ),
+    auth: fc.oneof(fc.constant(`Bearer ${TOKEN}`), fc.constant(undefined), headerText, headerText.map((t) => `Bearer ${t}`)),
+    contentType: fc.oneof(fc.constant('application/json'), fc.constant(undefined), headerText),
+    body,
+  });
+  return fc.oneof({ arbitrary: anyRequest, weight: 5 }, { arbitrary: nearValid, weight: 1 });
+}
+
+function send(r: FuzzRequest): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const payload = r.method === 'GET' || r.method === 'HEAD' ? undefined : Buffer.from(r.body);
     const headers: http.OutgoingHttpHeaders = {};
@@ -150,7 +182,7 @@ describe('producer API under fuzzing', () => {
   it('answers generated requests with no 5xx and JSON errors', async () => {
     const seen = new Map<number, number>();
     await fc.assert(
-      fc.asyncProperty(request, async (r) => {
+      fc.asyncProperty(requests(), async (r) => {
         const reply = await send(r);
         seen.set(reply.status, (seen.get(reply.status) ?? 0) + 1);
         expectJsonError(reply, `${r.method} ${r.path} ${JSON.stringify(r.body).slice(0, 200)}`);
@@ -160,7 +192,7 @@ describe('producer API under fuzzing', () => {
     // The generator reached both refusals and acceptances, or it tested little.
     expect(seen.get(401) ?? 0).toBeGreaterThan(0);
     expect(seen.get(400) ?? 0).toBeGreaterThan(0);
-    expect([...seen.keys()].some((s) => s === 202 || s === 200)).toBe(true);
+    expect(seen.get(202) ?? 0).toBeGreaterThan(0);
   });
 
   it('answers raw, barely-HTTP bytes with no 5xx and, when it answers, JSON', async () => {
