@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what batchinfer needs on a fresh Debian/Ubuntu machine with Node.js:
-# redis-server (from apt, when missing) and the npm dependencies (npm ci).
+# redis-server and openssl (from apt, when missing) and the npm dependencies (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +20,12 @@ apt_install() {
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "setup: installing redis-server (apt)"
   apt_install redis-server
+fi
+
+# openssl makes the throwaway CA and certificates of the Redis-over-TLS tests.
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "setup: installing openssl (apt)"
+  apt_install openssl
 fi
 
 npm ci --no-audit --no-fund
