@@ -20,6 +20,7 @@ import {
   ValidationError,
 } from '../shared/errors.js';
 import { answerHealth, sendJson } from '../shared/health-server.js';
+import { redactUrl } from '../shared/redact.js';
 import { extractIncomingTrace } from '../shared/trace-context.js';
 import { recordError, tracer } from '../shared/tracing.js';
 import type { BatchView } from '../shared/types.js';
@@ -88,8 +89,9 @@ export function batchLinks(id: string): Record<string, string> {
   return { self: `/v1/batches/${id}` };
 }
 
+/** The status API's view: any token holder may read it, so a dataset URL's secrets are cut. */
 export function publicView(view: BatchView): BatchView & { links: Record<string, string> } {
-  return { ...view, links: batchLinks(view.id) };
+  return { ...view, datasetUrl: redactUrl(view.datasetUrl), links: batchLinks(view.id) };
 }
 
 export function sendError(res: http.ServerResponse, err: unknown, logger: Logger): void {

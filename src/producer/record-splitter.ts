@@ -96,7 +96,8 @@ export async function* splitRecords(bytes: AsyncIterable<Buffer>, options: Split
     }
     const out: RawRecord[] = [];
     carry = takeLines(carry + text, out);
-    if (carry.length > max) {
+    // A trailing \r may be the first half of a \r\n split across buffers: not the line's.
+    if (carry.length - (carry.endsWith('\r') ? 1 : 0) > max) {
       // Drop the overlong line's text as it streams in; only its line number is kept.
       carryTooLong = true;
       carry = '';

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
+import { redactUrl } from './redact.js';
 import { MANIFEST_NAME, openBatchSink } from './sinks/open-sink.js';
 import { ATTR, inSpan } from './tracing.js';
 import type { BatchSummary, BatchView } from './types.js';
@@ -78,7 +79,8 @@ export class BatchCloser {
       batchId,
       status,
       model: view.model,
-      datasetUrl: view.datasetUrl,
+      // The manifest outlives the batch and is read by others: no credentials or signatures.
+      datasetUrl: redactUrl(view.datasetUrl),
       labels: view.labels,
       output: sink.url,
       parts: names.filter((n) => n.startsWith('part-')),

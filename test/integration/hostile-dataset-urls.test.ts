@@ -70,7 +70,7 @@ beforeAll(async () => {
     const name = url.startsWith('/r/') ? url.slice(3) : undefined;
     const location = name === undefined ? undefined : redirects[name];
     if (location) res.writeHead(302, { location }).end();
-    else if (url === '/d.jsonl') res.end(DATA);
+    else if (url.split('?')[0] === '/d.jsonl') res.end(DATA);
     else res.writeHead(404).end();
   });
   publicBase = `http://127.0.0.2:${await listen(publicServer, 0, '127.0.0.2')}`;
@@ -178,14 +178,20 @@ describe('hostile dataset URLs', () => {
     expect(await batchKeys()).toEqual([]);
   });
 
-  it('accepts the allow-listed server (the refusals above are not blanket)', async () => {
-    const { status, body } = await submit(`${publicBase}/d.jsonl`);
+  it('accepts the allow-listed server (the refusals above are not blanket), and shows nobody its URL secrets', async () => {
+    const withSecrets = `${publicBase.replace('http://', 'http://reader:Pa55-secret@')}/d.jsonl?X-Amz-Signature=SIG-7731`;
+    const { status, body } = await submit(withSecrets);
     expect(status).toBe(202);
     const view = await waitUntil(async () => {
       const v = await batch(body.id ?? '');
       return v.status === 'running' ? v : undefined;
     });
     expect(view.records.total).toBe(2);
+    expect(hits.get('/d.jsonl?X-Amz-Signature=SIG-7731')).toBe(1); // fetched with its query...
+    for (const text of [JSON.stringify(view), producer.logs.text()]) {
+      expect(text).not.toContain('Pa55-secret'); // ...which neither the API nor the logs show
+      expect(text).not.toContain('SIG-7731');
+    }
   });
 
   it('never connects to a refused address a redirect names; the batch fails with DATASET_URL_REFUSED', async () => {

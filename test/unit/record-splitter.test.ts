@@ -53,4 +53,13 @@ describe('splitRecords', () => {
   it('yields a last line without a trailing newline', async () => {
     expect((await split(['a\nb'])).map((r) => r.text)).toEqual(['a', 'b']);
   });
+
+  // Found by the fuzz test: a line of exactly the limit whose \r\n is split across buffers.
+  it('keeps a line of exactly the limit when its CRLF arrives split across buffers', async () => {
+    const out = await split(['abcd\r', '\nnext'], { maxRecordChars: 4 });
+    expect(out).toEqual([
+      { text: 'abcd', line: 1 },
+      { text: 'next', line: 2 },
+    ]);
+  });
 });
