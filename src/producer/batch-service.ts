@@ -37,6 +37,11 @@ export interface SubmitOptions {
   traceContext?: Context;
   /** Keys that identify the same submission besides its idempotency key (CloudEvent source + id, tick). */
   dedupeKeys?: readonly string[];
+  /**
+   * Admit even past `MAX_CONCURRENT_INGESTS`: a scheduled run, which a 429 would lose.
+   * @defaultValue false
+   */
+  scheduled?: boolean;
 }
 
 export class BatchService {
@@ -62,7 +67,7 @@ export class BatchService {
    * host is refused (before anything connects to it).
    */
   async submit(request: BatchRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
-    const slot = this.admission.acquire();
+    const slot = this.admission.acquire(options.scheduled ?? false);
     try {
       await checkDatasetAddress(new URL(request.datasetUrl), addressPolicy(this.deps.config), this.deps.resolver);
       const parent = options.traceContext ?? context.active();

@@ -164,7 +164,8 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     // structured event's own `traceparent` attribute parents the ingest when no header did.
     const headerTraced = Boolean(req.headers.traceparent ?? req.headers['ce-traceparent']);
     const traceContext = headerTraced ? undefined : extractIncomingTrace(req.headers, event).context;
-    const result = await deps.service.submit(request, { dedupeKeys, ...(traceContext ? { traceContext } : {}) });
+    // Never shed: a refused tick is a lost scheduled run.
+    const result = await deps.service.submit(request, { dedupeKeys, scheduled: true, ...(traceContext ? { traceContext } : {}) });
     deps.logger.info(
       { batch_id: result.id, ce_source: event.source, ce_id: event.id, schedule: request.schedule, created: result.created },
       result.created ? 'scheduled batch started' : 'duplicate event: batch already exists',

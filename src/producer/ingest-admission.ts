@@ -24,9 +24,14 @@ export class IngestAdmission {
     return this.inUse;
   }
 
-  /** Takes a slot synchronously (so concurrent submissions cannot overshoot), or throws 429. */
-  acquire(): IngestSlot {
-    if (this.inUse >= this.limit) throw new TooManyRequestsError(RETRY_AFTER_SECONDS);
+  /**
+   * Takes a slot synchronously (so concurrent submissions cannot overshoot), or throws 429.
+   * `overLimit` takes one even past the limit (still counted, so others stay shed): for a
+   * scheduler's tick, which a refusal would lose (a PingSource drops a tick after a few
+   * quick retries).
+   */
+  acquire(overLimit = false): IngestSlot {
+    if (this.inUse >= this.limit && !overLimit) throw new TooManyRequestsError(RETRY_AFTER_SECONDS);
     this.inUse++;
     let held = true;
     return {

@@ -50,6 +50,7 @@ beforeAll(async () => {
     OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
     DATASET_ALLOWED_CIDRS: '127.0.0.1',
     MAX_CONCURRENT_INGESTS: String(LIMIT),
+    CLOUDEVENTS_REQUIRE_TOKEN: 'false',
     CHUNK_SIZE: String(CHUNK_SIZE),
   });
 });
@@ -105,7 +106,24 @@ describe('producer under a storm of submissions', () => {
     expect(batchIds.length).toBeLessThanOrEqual(LIMIT);
     expect(health.every((s) => s === 200)).toBe(true);
 
+    // A scheduler's tick is never shed, even now: a PingSource would drop a refused tick.
+    const tick = await fetch(`${producer.url}/`, {
+      method: 'POST',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-type': 'dev.knative.sources.ping',
+        'ce-source': '/apis/v1/namespaces/ml/pingsources/nightly',
+        'ce-id': 'tick-1',
+        'ce-time': new Date().toISOString(),
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ datasetUrl: `${base}/d.jsonl` }),
+    });
+    expect(tick.status).toBe(202);
+    batchIds.push(((await tick.json()) as { id: string }).id);
+
     // Let the held ingests finish: each batch holds exactly its chunks, once.
+    await waitUntil(() => held.length === batchIds.length, { what: 'every ingest to reach the dataset server' });
     holding = false;
     for (const res of held) res.end(DATA);
     held = [];

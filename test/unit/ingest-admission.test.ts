@@ -21,4 +21,14 @@ describe('IngestAdmission', () => {
     admission.acquire();
     expect(() => admission.acquire()).toThrow(TooManyRequestsError);
   });
+
+  it('admits a scheduled run past the limit, and counts it, so others stay shed', () => {
+    const admission = new IngestAdmission(1);
+    admission.acquire();
+    const scheduled = admission.acquire(true);
+    expect(admission.active).toBe(2);
+    expect(() => admission.acquire()).toThrow(TooManyRequestsError);
+    scheduled.release();
+    expect(() => admission.acquire()).toThrow(TooManyRequestsError);
+  });
 });
