@@ -19,6 +19,7 @@ import type { BatchRequest, ChunkData } from '../shared/types.js';
 import { Chunker } from './chunker.js';
 import { splitRecords } from './record-splitter.js';
 import { openDataset } from './sources/open-dataset.js';
+import type { OpenDatasetOptions } from './sources/open-dataset.js';
 
 /** Chunks published per Redis round trip. */
 const CHUNKS_PER_BULK = 16;
@@ -108,7 +109,16 @@ function takeCsvHeader(text: string): string[] {
   return header;
 }
 
-export async function ingest(deps: IngestDeps, batchId: string, request: BatchRequest, signal: AbortSignal): Promise<IngestResult> {
+/** How a resumed ingest checks it reads the same dataset (see `ingest-lease.ts`). */
+export type DatasetVersionCheck = Pick<OpenDatasetOptions, 'expectedVersion' | 'onVersion'>;
+
+export async function ingest(
+  deps: IngestDeps,
+  batchId: string,
+  request: BatchRequest,
+  signal: AbortSignal,
+  versionCheck: DatasetVersionCheck = {},
+): Promise<IngestResult> {
   const { config } = deps;
   // Connecting, the SSRF checks and the response headers; the body is streamed below.
   const bytes = await inSpan('batchinfer.dataset.open', { attributes: { [ATTR.batchId]: batchId } }, () =>
@@ -118,6 +128,8 @@ export async function ingest(deps: IngestDeps, batchId: string, request: BatchRe
       allowPrivateNetworks: config.datasetAllowPrivateNetworks,
       allowedSchemes: config.datasetAllowedSchemes,
       maxBytes: config.maxDatasetBytes,
+      retries: config.datasetRetries,
+      ...versionCheck,
     }),
   );
   // Reading, decompressing and splitting the dataset; the publishes it waits for are its

@@ -15,6 +15,13 @@ const SOURCES: readonly DatasetSource[] = [fileSource, httpSource];
 export interface OpenDatasetOptions extends OpenOptions {
   allowedSchemes: readonly string[];
   maxBytes: number;
+  /**
+   * The version an earlier read of this batch's dataset saw (a resumed ingest): a different
+   * (or unknown) version now fails with `DATASET_CHANGED` instead of mixing two files.
+   */
+  expectedVersion?: string;
+  /** Told the version before any byte is read, so it can be recorded first. */
+  onVersion?: (version: string | undefined) => Promise<void>;
 }
 
 /** The scheme of a dataset URL without its colon, after checking it is allowed and readable. */
@@ -72,7 +79,14 @@ const isGzip = (head: Buffer | null): boolean => head !== null && head.length >=
 
 export async function openDataset(url: URL, options: OpenDatasetOptions): Promise<Readable> {
   const source = checkDatasetScheme(url, options.allowedSchemes);
-  const raw = await source.open(url, options);
+  const { stream: raw, version } = await source.open(url, options);
+  if (options.expectedVersion !== undefined && version !== options.expectedVersion) {
+    raw.destroy();
+    // No query string in the message: presigned URLs carry their signature there.
+    const name = `${url.protocol}//${url.host}${url.pathname}`;
+    throw new DatasetError('DATASET_CHANGED', `dataset ${name} is not the version this batch began reading (${options.expectedVersion}, now ${version ?? 'unknown'})`);
+  }
+  await options.onVersion?.(version);
   const head = await peek(raw);
   const limited = byteLimit(options.maxBytes);
   const stages: NodeJS.ReadWriteStream[] = isGzip(head) ? [createGunzip(), limited] : [limited];
