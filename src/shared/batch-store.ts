@@ -222,8 +222,8 @@ export class BatchStore {
       .exec();
   }
 
-  /** The request a batch was created with, and the dataset version its ingest first saw. */
-  async getRequest(id: string): Promise<{ request: BatchRequest; datasetVersion: string | undefined } | null> {
+  /** The request a batch was created with, the dataset version its ingest first saw, its trace. */
+  async getRequest(id: string): Promise<{ request: BatchRequest; datasetVersion: string | undefined; traceId: string | undefined } | null> {
     const h = await this.redis.hgetall(this.keys(id)[0]);
     if (!h.id) return null;
     const request: BatchRequest = {
@@ -235,7 +235,7 @@ export class BatchStore {
       labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
     };
     if (h.schedule) request.schedule = h.schedule;
-    return { request, datasetVersion: h.datasetVersion };
+    return { request, datasetVersion: h.datasetVersion, traceId: h.traceId || undefined };
   }
 
   /**
