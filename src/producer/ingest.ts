@@ -49,6 +49,8 @@ export interface IngestResult {
 class ChunkPublisher {
   private pending: ChunkData[] = [];
   private pendingRecords = 0;
+  private publishedChunks = 0;
+  private publishedRecords = 0;
 
   constructor(
     private readonly deps: IngestDeps,
@@ -96,7 +98,9 @@ class ChunkPublisher {
         );
       },
     );
-    await this.deps.store.addIngestProgress(this.batchId, chunks.length, records);
+    this.publishedChunks += chunks.length;
+    this.publishedRecords += records;
+    await this.deps.store.setIngestProgress(this.batchId, this.publishedChunks, this.publishedRecords);
   }
 }
 

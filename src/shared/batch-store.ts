@@ -257,10 +257,12 @@ export class BatchStore {
     return this.redis.zrange(ingestingIndexKey(this.prefix), '0', String(limit - 1));
   }
 
-  /** Progress while ingesting, shown by the status API and the CLI's progress bar. */
-  async addIngestProgress(id: string, chunks: number, records: number): Promise<void> {
-    const [batchKey] = this.keys(id);
-    await this.redis.multi().hincrby(batchKey, 'chunksEnqueued', chunks).hincrby(batchKey, 'recordsRead', records).exec();
+  /**
+   * Progress while ingesting, shown by the status API and the CLI's progress bar: totals so
+   * far, set rather than added, so a command resent after a Redis reconnect cannot count twice.
+   */
+  async setIngestProgress(id: string, chunksEnqueued: number, recordsRead: number): Promise<void> {
+    await this.redis.hset(this.keys(id)[0], 'chunksEnqueued', chunksEnqueued, 'recordsRead', recordsRead);
   }
 
   async markIngested(id: string, chunksTotal: number, recordsTotal: number): Promise<CloseSignal> {

@@ -112,7 +112,7 @@ describe('cancelling a batch', () => {
 
     const cancel = await callApi(`${other.url}/v1/batches/${id}`, 'DELETE');
     expect(cancel.status).toBe(200);
-    await waitUntil(() => ingesting.logs.find((l) => l.batch_id === id && l.msg?.startsWith('ingest stopped')), {
+    await waitUntil(() => ingesting.logs.find((l) => l.batch_id === id && l.msg?.startsWith('ingest stopped') === true), {
       what: 'the ingesting producer to stop',
       timeoutMs: 10_000,
     });

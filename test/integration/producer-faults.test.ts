@@ -133,7 +133,7 @@ describe('the producer dies mid-ingest', () => {
     const id = await submitBatch(leaving.url, { datasetUrl: datasets.url('/handback.jsonl') });
     await waitForBatch(() => peer.url, id, midIngest, 'the ingest to be under way');
     expect((await leaving.stop('SIGTERM')).code).toBe(0);
-    expect(leaving.logs.find((l) => l.msg?.startsWith('ingest handed back'))).toBeDefined();
+    expect(leaving.logs.find((l) => l.msg?.startsWith('ingest handed back') === true)).toBeDefined();
 
     const view = await waitForEnd(() => peer.url, id);
     expect(view.status).toBe('completed');
