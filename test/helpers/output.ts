@@ -50,7 +50,7 @@ export interface RecordExpectations {
    */
   failedIds?: Iterable<string | number>;
   /** The batch as the status API reports it: its counts must add up to the records in. */
-  view?: BatchView;
+  view?: Pick<BatchView, 'records'>;
 }
 
 /**
