@@ -239,10 +239,16 @@ try {
         if (held.length > 0) {
           victim.kill('SIGKILL');
           await victim.exited;
-          events.push({ fault: 'consumer-sigkill', heldChunks: held, atChunksDone: view.chunks.completed, ms: Date.now() - started });
-          const chunks = held.map((jobId) => jobId.slice(jobId.lastIndexOf('-') + 1)).join(', ');
-          say(`  ${((Date.now() - started) / 1000).toFixed(1)} s: consumer SIGKILLed mid-chunk (holding chunks ${chunks}; ${view.chunks.completed} chunks done)`);
-          faults.shift();
+          // What it held and had not completed: a dead process completes nothing more. A kill
+          // that came just after its chunks completed does not count; another one follows.
+          const active = new Set((await queue.getActive().catch(() => [])).map((job) => job.id));
+          const lost = held.filter((jobId) => active.has(jobId));
+          if (lost.length > 0) {
+            events.push({ fault: 'consumer-sigkill', heldChunks: lost, atChunksDone: view.chunks.completed, ms: Date.now() - started });
+            const chunks = lost.map((jobId) => jobId.slice(jobId.lastIndexOf('-') + 1)).join(', ');
+            say(`  ${((Date.now() - started) / 1000).toFixed(1)} s: consumer SIGKILLed mid-chunk (holding chunks ${chunks}; ${view.chunks.completed} chunks done)`);
+            faults.shift();
+          }
           victim = await startConsumer(baseEnv); // its pod restarts it
           children.push(victim);
         }

@@ -24,7 +24,9 @@ export interface FileOptions {
 export type Fault =
   | { status: number; retryAfter?: number }
   /** Cuts the connection after this many body bytes; then optionally replaces the file. */
-  | { cutAfterBytes: number; thenReplaceWith?: string };
+  | { cutAfterBytes: number; thenReplaceWith?: string }
+  /** Sends this many body bytes, then nothing until {@link DatasetServer.release} (or the client goes). */
+  | { stallAfterBytes: number };
 
 export interface RecordedRequest {
   path: string;
@@ -47,6 +49,8 @@ export class DatasetServer {
   private server: http.Server | undefined;
   private base = '';
   private version = 0;
+  private releaseStalls: () => void = () => undefined;
+  private stallsReleased = new Promise<void>((resolve) => (this.releaseStalls = resolve));
 
   async start(): Promise<this> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
@@ -76,11 +80,18 @@ export class DatasetServer {
     this.files.get(path)?.faults.push(...faults);
   }
 
+  /** Lets every stalled response go on. */
+  release(): void {
+    this.releaseStalls();
+    this.stallsReleased = new Promise<void>((resolve) => (this.releaseStalls = resolve));
+  }
+
   requestsFor(path: string): RecordedRequest[] {
     return this.requests.filter((r) => r.path === path);
   }
 
   async stop(): Promise<void> {
+    this.releaseStalls();
     if (!this.server) return;
     this.server.closeAllConnections();
     await closeServer(this.server);
@@ -128,10 +139,17 @@ export class DatasetServer {
     res.writeHead(status, headers);
 
     const cutAt = fault && 'cutAfterBytes' in fault ? fault.cutAfterBytes : Infinity;
+    let stallAt = fault && 'stallAfterBytes' in fault ? fault.stallAfterBytes : Infinity;
     const piece = throttle?.bytes ?? 64 * 1024;
-    for (let sent = 0; sent < slice.length; sent += piece) {
+    for (let sent = 0; sent < slice.length; ) {
       if (res.destroyed) return;
-      const end = Math.min(sent + piece, slice.length);
+      if (sent >= stallAt) {
+        const released = this.stallsReleased;
+        await Promise.race([released, new Promise((resolve) => res.once('close', resolve))]);
+        stallAt = Infinity;
+        continue;
+      }
+      const end = Math.min(sent + piece, slice.length, stallAt);
       if (end > cutAt) {
         res.write(slice.subarray(sent, cutAt));
         await sleep(20); // let the bytes leave before the connection is cut
@@ -139,7 +157,9 @@ export class DatasetServer {
         if (fault && 'thenReplaceWith' in fault && fault.thenReplaceWith !== undefined) this.set(path, fault.thenReplaceWith, file.options);
         return;
       }
-      if (!res.write(slice.subarray(sent, end))) {
+      const flowing = res.write(slice.subarray(sent, end));
+      sent = end;
+      if (!flowing) {
         await new Promise((resolve) => {
           res.once('drain', resolve);
           res.once('close', resolve);

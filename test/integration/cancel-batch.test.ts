@@ -38,6 +38,7 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 300 }));
 });
 afterEach(async () => {
+  datasets.release();
   await Promise.all(services.map((s) => s.stop()));
   services = [];
   await probe?.close();
@@ -100,10 +101,9 @@ describe('cancelling a batch', () => {
   });
 
   it('stops an ingest running in another producer (it notices through its lease)', async () => {
-    // A slow dataset server: ~60 KB at 1 KB per 100 ms keeps the ingest going for seconds.
-    datasets.set('/slow.jsonl', Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, features: [i] })).join('\n') + '\n', {
-      throttle: { bytes: 1024, tickMs: 100 },
-    });
+    // The dataset server stops sending half-way, so the ingest is still going when cancelled.
+    datasets.set('/slow.jsonl', Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, features: [i] })).join('\n') + '\n');
+    datasets.fail('/slow.jsonl', { stallAfterBytes: 20_000 });
     const e = env();
     const ingesting = await start('producer', e);
     const other = await start('producer', e);

@@ -33,8 +33,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bi-consumer-faults-'));
   redis = await startTestRedis();
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1600, { bad: (line) => line % 97 === 0 });
-  // Each chunk takes 400 ms, like a real model: a kill lands mid-chunk.
+  // Each chunk takes 400 ms (or 1.2 s), like a real model: a kill lands mid-chunk.
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 400 }));
+  await writeFile(path.join(dir, 'slower.json'), JSON.stringify({ delayMs: 1200 }));
 });
 afterEach(async () => {
   for (const s of services) s.process.kill('SIGCONT');
@@ -91,9 +92,13 @@ describe('a consumer lost mid-chunk', () => {
     const victim = await start('consumer', env);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
 
-    const held = await busyWith(victim);
+    const holding = await busyWith(victim);
     victim.process.kill('SIGKILL');
     await victim.exited;
+    // Chunks it held that had not completed when it died (a dead process completes nothing).
+    const active = new Set((await probe.queue.getActive()).map((job) => job.id));
+    const held = holding.filter((jobId) => active.has(jobId));
+    expect(held.length, 'the kill landed mid-chunk').toBeGreaterThan(0);
 
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('completed');
@@ -108,12 +113,13 @@ describe('a consumer lost mid-chunk', () => {
   });
 
   it('frozen past its lock (SIGSTOP), then thawed: the chunk runs twice, its part is rewritten, nothing is doubled', async () => {
-    const env = pipelineEnv();
+    // One chunk at a time, 1.2 s each: the freeze lands early in the chunk, before its part is written.
+    const env = pipelineEnv({ CONSUMER_CONCURRENCY: '1' });
     probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
     const producer = await start('producer', env);
     const other = await start('consumer', env);
     const frozen = await start('consumer', env);
-    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
+    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slower.json', chunkSize: 400 });
 
     const [jobId = ''] = await busyWith(frozen);
     frozen.process.kill('SIGSTOP');
@@ -122,6 +128,7 @@ describe('a consumer lost mid-chunk', () => {
     const part = path.join(outputDir(), id, partName(chunkIndexOf(jobId)));
     const firstWrite = await stat(part);
 
+    expect(frozen.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), 'frozen before finishing').toBeUndefined();
     frozen.process.kill('SIGCONT');
     // The thawed consumer finishes its (stale) run of the same chunk: it writes the part again.
     await waitUntil(() => frozen.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), { what: 'the thawed consumer to finish' });
@@ -139,11 +146,13 @@ describe('a consumer lost mid-chunk', () => {
     probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
     const producer = await start('producer', env);
     const first = await start('consumer', env);
-    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json', chunkSize: 400 });
+    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slower.json', chunkSize: 400 });
 
     const [jobId = ''] = await busyWith(first);
     const lost = chunkIndexOf(jobId);
     first.process.kill('SIGKILL');
+    await first.exited;
+    expect((await probe.queue.getActive()).map((job) => job.id), 'the kill landed mid-chunk').toContain(jobId);
     await start('consumer', env);
 
     const failed = await waitForEnd(() => producer.url, id);

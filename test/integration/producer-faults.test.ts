@@ -7,18 +7,20 @@
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BatchStore } from '../../src/shared/batch-store.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
-import type { DatasetServer, FileOptions } from '../helpers/dataset-server.js';
+import type { DatasetServer } from '../helpers/dataset-server.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
@@ -29,8 +31,8 @@ let data: GeneratedDataset;
 let text: string;
 let services: RunningService[] = [];
 
-/** ~80 KB at 4 KB per 100 ms: an ingest that lasts about two seconds. */
-const SLOW: FileOptions = { throttle: { bytes: 4096, tickMs: 100 } };
+/** The first read of a dataset stops after ~1200 of its 2000 lines until the test releases it. */
+const STALL = { stallAfterBytes: 45_000 };
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bi-producer-faults-'));
@@ -41,6 +43,7 @@ beforeAll(async () => {
   text = await readFile(data.path, 'utf8');
 });
 afterEach(async () => {
+  datasets.release();
   await Promise.all(services.map((s) => s.stop('SIGKILL')));
   services = [];
 });
@@ -70,11 +73,13 @@ async function start(command: string, e: Record<string, string>): Promise<Runnin
 }
 
 const output = (): string => path.join(dir, 'out');
-const midIngest = (v: BatchView): boolean => v.status === 'ingesting' && v.chunks.enqueued >= 8;
+/** The first ingest is under way (and stalled, so it cannot finish on its own). */
+const midIngest = (v: BatchView): boolean => v.status === 'ingesting' && v.chunks.enqueued >= 16;
 
 describe('the producer dies mid-ingest', () => {
   it('SIGKILL: a live producer resumes the ingest and every record is counted once', async () => {
-    datasets.set('/resume.jsonl', text, SLOW);
+    datasets.set('/resume.jsonl', text);
+    datasets.fail('/resume.jsonl', STALL);
     const e = env();
     let producer = await start('producer', e);
     await start('consumer', e);
@@ -83,10 +88,19 @@ describe('the producer dies mid-ingest', () => {
     producer.process.kill('SIGKILL');
     await producer.exited;
 
-    // Nobody ingests; consumers finish what was enqueued, but the batch cannot close.
+    // With no producer alive, the consumer runs every chunk that was enqueued, but the
+    // batch cannot close: it stays `ingesting`, never a half-counted `completed`.
+    const direct = connect(redis.url);
+    const store = new BatchStore(direct, e.QUEUE_PREFIX ?? '', 3600);
+    await waitUntil(async () => {
+      const v = await store.get(id);
+      return v && v.chunks.completed === v.chunks.enqueued;
+    }, { what: 'the enqueued chunks to be done' });
+    await sleep(2000); // longer than the lease
+    expect((await store.get(id))?.status).toBe('ingesting');
+    await direct.quit();
+
     producer = await start('producer', e);
-    const meanwhile = await getBatch(producer.url, id);
-    expect(meanwhile.status).toBe('ingesting');
 
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('completed');
@@ -96,13 +110,14 @@ describe('the producer dies mid-ingest', () => {
   });
 
   it('SIGKILL, and the dataset changed meanwhile: the batch fails instead of mixing two files', async () => {
-    datasets.set('/changes.jsonl', text, SLOW);
+    datasets.set('/changes.jsonl', text);
+    datasets.fail('/changes.jsonl', STALL);
     const e = env();
     const first = await start('producer', e);
     const id = await submitBatch(first.url, { datasetUrl: datasets.url('/changes.jsonl') });
     await waitForBatch(() => first.url, id, midIngest, 'the ingest to be under way');
     first.process.kill('SIGKILL');
-    datasets.set('/changes.jsonl', text.replaceAll('"features"', '"features" '), SLOW);
+    datasets.set('/changes.jsonl', text.replaceAll('"features"', '"features" '));
 
     const second = await start('producer', e);
     const view = await waitForEnd(() => second.url, id);
@@ -111,7 +126,8 @@ describe('the producer dies mid-ingest', () => {
   });
 
   it('SIGKILL with INGEST_ATTEMPTS spent: the batch fails with the reason', async () => {
-    datasets.set('/once.jsonl', text, SLOW);
+    datasets.set('/once.jsonl', text);
+    datasets.fail('/once.jsonl', STALL);
     const e = env({ INGEST_ATTEMPTS: '1' });
     const first = await start('producer', e);
     const id = await submitBatch(first.url, { datasetUrl: datasets.url('/once.jsonl') });
@@ -125,7 +141,8 @@ describe('the producer dies mid-ingest', () => {
   });
 
   it('SIGTERM while a peer is alive: the ingest is handed back and the peer completes it', async () => {
-    datasets.set('/handback.jsonl', text, SLOW);
+    datasets.set('/handback.jsonl', text);
+    datasets.fail('/handback.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
     const leaving = await start('producer', e);
     const peer = await start('producer', e);
@@ -141,7 +158,8 @@ describe('the producer dies mid-ingest', () => {
   });
 
   it('SIGTERM with no peer: the batch fails with the reason', async () => {
-    datasets.set('/alone.jsonl', text, SLOW);
+    datasets.set('/alone.jsonl', text);
+    datasets.fail('/alone.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
     const producer = await start('producer', e);
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone.jsonl') });

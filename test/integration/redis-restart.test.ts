@@ -37,8 +37,9 @@ afterAll(async () => {
 describe('Redis restarted mid-batch', () => {
   it('producer and consumers reconnect and the batch completes with exact counts', async () => {
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 3000, { bad: (line) => line % 211 === 0 });
-    // Slow enough that the restart lands while the producer is still reading.
-    datasets.set('/d.jsonl', await readFile(data.path), { throttle: { bytes: 8192, tickMs: 100 } });
+    // The server stops sending half-way until released: the restart lands mid-ingest.
+    datasets.set('/d.jsonl', await readFile(data.path));
+    datasets.fail('/d.jsonl', { stallAfterBytes: 60_000 });
     await writeFile(path.join(dir, 'model.json'), JSON.stringify({ delayMs: 100 }));
     const env = {
       REDIS_URL: redis.url,
@@ -62,6 +63,7 @@ describe('Redis restarted mid-batch', () => {
     );
 
     await redis.restart();
+    datasets.release();
 
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('completed');
