@@ -24,7 +24,6 @@ import { Redis } from 'ioredis';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
-const { freePort, startLocalRedis } = await import(pathToFileURL(path.join(ROOT, 'dist', 'cli', 'local-redis.js')).href);
 
 const { values: opts } = parseArgs({
   options: {
@@ -36,7 +35,17 @@ const { values: opts } = parseArgs({
     dataset: { type: 'string' },
     output: { type: 'string' },
     json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
+});
+if (opts.help) {
+  const header = (await readFile(fileURLToPath(import.meta.url), 'utf8')).split('\n').filter((l) => l.startsWith('//'));
+  process.stdout.write(`${header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  process.exit(0);
+}
+const { freePort, startLocalRedis } = await import(pathToFileURL(path.join(ROOT, 'dist', 'cli', 'local-redis.js')).href).catch(() => {
+  process.stderr.write('chaos: dist/ is missing; run `npm run build` first (or `npm run chaos`)\n');
+  process.exit(2);
 });
 const RECORDS = Number(opts.records);
 const CHUNK_SIZE = Number(opts['chunk-size']);
