@@ -6,12 +6,12 @@
 import { sendJson } from '../shared/health-server.js';
 import type { CancelDeps } from './cancel-batch.js';
 import { cancelBatch } from './cancel-batch.js';
-import type { Route } from './http-api.js';
+import type { Route, RouteEntry } from './http-api.js';
 import { batchLinks } from './http-api.js';
 import type { RetryDeps } from './retry-failed-chunks.js';
 import { retryFailedChunks } from './retry-failed-chunks.js';
 
-export function batchControlRoutes(deps: RetryDeps & CancelDeps): Array<[string, RegExp, Route]> {
+export function batchControlRoutes(deps: RetryDeps & CancelDeps): RouteEntry[] {
   const retry: Route = async (req, res, [id = '']) => {
     req.resume(); // no body is needed
     const result = await retryFailedChunks(deps, id);
@@ -23,7 +23,7 @@ export function batchControlRoutes(deps: RetryDeps & CancelDeps): Array<[string,
     sendJson(res, 200, { ...result, links: batchLinks(id) });
   };
   return [
-    ['POST', /^\/v1\/batches\/([\w-]{1,100})\/retry\/?$/, retry],
-    ['DELETE', /^\/v1\/batches\/([\w-]{1,100})\/?$/, cancel],
+    ['POST', /^\/v1\/batches\/([\w-]{1,100})\/retry\/?$/, retry, { template: '/v1/batches/:id/retry' }],
+    ['DELETE', /^\/v1\/batches\/([\w-]{1,100})\/?$/, cancel, { template: '/v1/batches/:id' }],
   ];
 }
