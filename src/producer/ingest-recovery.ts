@@ -33,8 +33,13 @@ export class IngestRecovery {
 
   /** Sweeps now, then every half lease, until {@link stop}. */
   start(): void {
+    let busy = false;
     const tick = (): void => {
-      this.sweeping = this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'ingest recovery sweep failed'));
+      if (busy) return; // a slow sweep (Redis restarting) is not stacked on
+      busy = true;
+      this.sweeping = this.sweep()
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'ingest recovery sweep failed'))
+        .finally(() => (busy = false));
     };
     tick();
     this.timer = setInterval(tick, Math.max(100, Math.floor(this.deps.leases.leaseMs / 2)));

@@ -56,10 +56,13 @@ function statusError(status: number, url: URL, res: http.IncomingMessage): Datas
   return err;
 }
 
-/** The error a failed read is reported with, whatever Node threw. */
+/**
+ * The error a failed read is reported with, whatever Node threw. A refusal by policy (a
+ * private address, a redirect to another scheme) is rethrown as it is: never retried.
+ */
 function asDatasetError(err: unknown, url: URL, received: number): DatasetError {
   if (err instanceof DatasetError) return err;
-  if (isBatchinferError(err)) throw err; // refused by policy: never retried
+  if (isBatchinferError(err)) throw err;
   const message = err instanceof Error ? err.message : String(err);
   return new DatasetError('DATASET_INTERRUPTED', `dataset stream from ${url.host} broke after ${received} bytes: ${message}`, { cause: err });
 }
