@@ -14,6 +14,7 @@ import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { parseBatchRequest } from '../producer/batch-request.js';
 import { BatchService } from '../producer/batch-service.js';
+import { IngestLeases } from '../producer/ingest-lease.js';
 import { BatchCloser } from '../shared/batch-closer.js';
 import type { Manifest } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
@@ -232,10 +233,12 @@ export async function runCommand(argv: string[]): Promise<number> {
       { config: runConfig },
     );
     const store = new BatchStore(redis, prefix, config.batchTtlSeconds);
-    const queue = createChunkQueue(redis, { prefix, attempts: config.chunkAttempts });
+    const queue = createChunkQueue(redis, { prefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
     const closer = new BatchCloser(store, logger);
     installCompletionEvents(closer, runConfig, logger);
-    const service = new BatchService({ queue, store, closer, config: runConfig, logger });
+    // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
+    const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
+    const service = new BatchService({ queue, store, closer, config: runConfig, logger, leases });
 
     pool = new ConsumerPool(
       options.consumers,

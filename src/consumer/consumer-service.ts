@@ -2,6 +2,7 @@
  * `batchinfer consumer`: a BullMQ worker on the chunk queue plus a health server. It is
  * scaled 0..N by KEDA on queue depth and never receives HTTP traffic for its work.
  */
+import os from 'node:os';
 import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
@@ -24,9 +25,11 @@ export interface ConsumerService {
   drain(): Promise<void>;
 }
 
-/** Lock settings: a killed consumer's chunk is taken up again within ~lockDuration. */
-const LOCK_DURATION_MS = 30_000;
-const STALLED_INTERVAL_MS = 15_000;
+/**
+ * After a Redis error the worker waits this long before fetching again (BullMQ's default,
+ * 15 s, would idle every consumer that long after a Redis restart).
+ */
+const RUN_RETRY_DELAY_MS = 1000;
 
 export async function startConsumer(config: Config, logger: Logger): Promise<ConsumerService> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the consumer');
@@ -52,13 +55,18 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       connection: workerRedis,
       prefix: config.queuePrefix,
       concurrency: config.consumerConcurrency,
-      lockDuration: LOCK_DURATION_MS,
-      stalledInterval: STALLED_INTERVAL_MS,
-      maxStalledCount: 3,
+      // A killed consumer's chunk is taken up again within lockDuration + stalledInterval.
+      lockDuration: config.chunkLockDurationMs,
+      stalledInterval: config.chunkStalledIntervalMs,
+      maxStalledCount: config.chunkMaxStalledCount,
+      runRetryDelay: RUN_RETRY_DELAY_MS,
+      // Recorded on each job as `processedBy`: which pod had a chunk when it stalled.
+      name: `${os.hostname()}:${process.pid}`,
       autorun: false,
     },
   );
   worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('stalled', (jobId: string) => logger.warn({ job_id: jobId }, 'chunk stalled (its consumer died or hung): queued again'));
   worker.on('failed', (job: Job<ChunkEventJson> | undefined, err: Error) => {
     if (!job || err instanceof ChunkFailedError) return;
     // A chunk BullMQ failed without our processor finishing it (it stalled too often, e.g.

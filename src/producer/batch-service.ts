@@ -4,8 +4,8 @@
  * retries, so a slow answer would lose a scheduled run. Used by the HTTP API and by
  * `batchinfer run` alike.
  */
-import { randomUUID } from 'node:crypto';
-import { context, trace } from '@opentelemetry/api';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { context, trace, TraceFlags } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch-closer.js';
@@ -20,6 +20,7 @@ import { IngestAdmission } from './ingest-admission.js';
 import type { IngestSlot } from './ingest-admission.js';
 import { ingest } from './ingest.js';
 import type { IngestDeps } from './ingest.js';
+import type { HeldLease, IngestLeases, LeaseLoss } from './ingest-lease.js';
 
 export interface SubmitResult {
   id: string;
@@ -44,11 +45,40 @@ export interface SubmitOptions {
   scheduled?: boolean;
 }
 
+/** A resumed ingest: its attempt number, the dataset version the first attempt read, its trace. */
+export interface ResumeInfo {
+  attempt: number;
+  expectedVersion: string | undefined;
+  /** The batch's trace, so the resumed ingest's spans join it. */
+  traceId?: string | undefined;
+}
+
+/** Why this process stopped an ingest it was running. */
+type StopReason = 'shutdown' | 'handed-back' | 'cancelled' | LeaseLoss;
+
+const STOPPED: Record<Exclude<StopReason, 'shutdown'>, string> = {
+  'handed-back': 'ingest handed back on shutdown: a live producer resumes it',
+  cancelled: 'ingest stopped: batch cancelled',
+  stopped: 'ingest stopped: batch is no longer ingesting (cancelled or failed)',
+  lost: 'ingest stopped: another producer took it over',
+};
+
+/**
+ * A parent in the batch's trace for a resumed ingest: only the trace id is kept with the
+ * batch, so the parent span is a stand-in; the resumed spans still land in the batch's trace.
+ */
+function resumedTraceContext(traceId: string | undefined): Context {
+  if (!traceId) return context.active();
+  return trace.setSpanContext(context.active(), { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+}
+
 export class BatchService {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly admission: IngestAdmission;
 
-  constructor(private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger; resolver?: Resolver }) {
+  constructor(
+    private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger; resolver?: Resolver; leases?: IngestLeases },
+  ) {
     this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
   }
 
@@ -92,7 +122,23 @@ export class BatchService {
     }
   }
 
-  private startIngest(id: string, request: BatchRequest, parent: Context, slot: IngestSlot): void {
+  /** Ingests again, from the start, a batch whose ingest lost its producer (lease claimed). */
+  resume(id: string, request: BatchRequest, info: ResumeInfo): void {
+    // Recovery is not admission-controlled: the batch was admitted when it was submitted.
+    this.startIngest(id, request, resumedTraceContext(info.traceId), undefined, info);
+  }
+
+  /** Whether this process is ingesting `id`. */
+  isIngesting(id: string): boolean {
+    return this.running.has(id);
+  }
+
+  /** Stops this process's ingest of `id`, if any (the batch was cancelled). */
+  stop(id: string): void {
+    this.running.get(id)?.abort.abort('cancelled' satisfies StopReason);
+  }
+
+  private startIngest(id: string, request: BatchRequest, parent: Context, slot: IngestSlot | undefined, resume?: ResumeInfo): void {
     const abort = new AbortController();
     const log = this.deps.logger.child({ batch_id: id });
     const url = new URL(request.datasetUrl);
@@ -109,27 +155,61 @@ export class BatchService {
           [ATTR.datasetPath]: url.pathname,
         },
       },
-      () => this.runIngest(id, request, abort.signal, log),
+      () => this.runIngest(id, request, abort, log, resume),
       parent,
     ).finally(() => {
       this.running.delete(id);
-      slot.release();
+      slot?.release();
     });
     this.running.set(id, { abort, done });
   }
 
-  private async runIngest(id: string, request: BatchRequest, signal: AbortSignal, log: Logger): Promise<void> {
+  /**
+   * Holds the batch's ingest lease while ingesting (claiming it first for a new batch);
+   * undefined when another producer has it. Without leases (tests), a no-op lease.
+   */
+  private async holdLease(id: string, abort: AbortController, log: Logger, resume?: ResumeInfo): Promise<HeldLease | undefined> {
+    const { leases } = this.deps;
+    if (!leases) return { release: () => Promise.resolve() };
+    if (!resume) {
+      const { outcome } = await leases.claim(id);
+      if (outcome !== 'claimed') {
+        log.warn({ outcome }, 'ingest not started: another producer has it');
+        return undefined;
+      }
+    }
+    return leases.hold(id, (loss) => abort.abort(loss satisfies StopReason));
+  }
+
+  private async runIngest(id: string, request: BatchRequest, abort: AbortController, log: Logger, resume?: ResumeInfo): Promise<void> {
+    const { signal } = abort;
     const started = Date.now();
+    let lease: HeldLease | undefined;
     try {
-      log.info({ dataset: redactUrl(request.datasetUrl), model: request.model, chunk_size: request.chunkSize }, 'ingest started');
-      const result = await ingest(this.deps, id, request, signal);
+      lease = await this.holdLease(id, abort, log, resume);
+      if (!lease) return;
+      const attempt = resume?.attempt ?? 1;
+      log.info(
+        { dataset: redactUrl(request.datasetUrl), model: request.model, chunk_size: request.chunkSize, attempt },
+        resume ? 'ingest resumed' : 'ingest started',
+      );
+      const result = await ingest(this.deps, id, request, signal, {
+        ...(resume ? { expectedVersion: resume.expectedVersion } : {}),
+        // Recorded before the first chunk is enqueued, so a resumed ingest can check it.
+        onVersion: (version) => this.deps.store.setDatasetVersion(id, version),
+      });
       trace.getActiveSpan()?.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
       const close = await this.deps.store.markIngested(id, result.chunks, result.records);
       log.info({ chunks: result.chunks, records: result.records, ms: Date.now() - started }, 'ingest finished');
       if (close === 'close') await this.deps.closer.close(id);
     } catch (err) {
-      const reason = signal.aborted ? 'producer shut down during ingest' : (err as Error).message;
-      const code = signal.aborted ? 'INGEST_ABORTED' : isBatchinferError(err) ? err.code : 'INGEST_FAILED';
+      const stop = signal.aborted ? (signal.reason as StopReason) : undefined;
+      if (stop !== undefined && stop !== 'shutdown') {
+        log.warn({ reason: stop }, STOPPED[stop]);
+        return;
+      }
+      const reason = stop === 'shutdown' ? 'producer shut down during ingest' : (err as Error).message;
+      const code = stop === 'shutdown' ? 'INGEST_ABORTED' : isBatchinferError(err) ? err.code : 'INGEST_FAILED';
       const span = trace.getActiveSpan();
       if (span) recordError(span, err);
       log.error({ err, code }, 'ingest failed');
@@ -138,12 +218,15 @@ export class BatchService {
       } catch (haltErr) {
         log.error({ err: haltErr }, 'could not mark the batch failed');
       }
+    } finally {
+      await lease?.release().catch((err: unknown) => log.warn({ err }, 'could not release the ingest lease'));
     }
   }
 
   /**
-   * Waits for ingests in progress; past `timeoutMs` aborts them (their batches end `failed`
-   * with a reason, never half-counted and `completed`).
+   * Waits for ingests in progress; past `timeoutMs` stops them: when another producer is
+   * alive they are handed back (lease released, the peer resumes them), else their batches
+   * end `failed` with a reason, never half-counted and `completed`.
    */
   async drain(timeoutMs: number): Promise<void> {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -152,7 +235,9 @@ export class BatchService {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
     if ((await Promise.race([all, timeout])) === 'timeout') {
-      for (const r of this.running.values()) r.abort.abort();
+      const peers = this.running.size > 0 ? await this.deps.leases?.livePeers().catch(() => 0) : 0;
+      const reason: StopReason = peers ? 'handed-back' : 'shutdown';
+      for (const r of this.running.values()) r.abort.abort(reason);
       await all;
     }
     clearTimeout(timer);

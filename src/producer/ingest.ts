@@ -19,6 +19,7 @@ import type { BatchRequest, ChunkData } from '../shared/types.js';
 import { Chunker } from './chunker.js';
 import { splitRecords } from './record-splitter.js';
 import { openDataset } from './sources/open-dataset.js';
+import type { OpenDatasetOptions } from './sources/open-dataset.js';
 
 /** Chunks published per Redis round trip. */
 const CHUNKS_PER_BULK = 16;
@@ -48,6 +49,8 @@ export interface IngestResult {
 class ChunkPublisher {
   private pending: ChunkData[] = [];
   private pendingRecords = 0;
+  private publishedChunks = 0;
+  private publishedRecords = 0;
 
   constructor(
     private readonly deps: IngestDeps,
@@ -95,7 +98,9 @@ class ChunkPublisher {
         );
       },
     );
-    await this.deps.store.addIngestProgress(this.batchId, chunks.length, records);
+    this.publishedChunks += chunks.length;
+    this.publishedRecords += records;
+    await this.deps.store.setIngestProgress(this.batchId, this.publishedChunks, this.publishedRecords);
   }
 }
 
@@ -111,7 +116,16 @@ function takeCsvHeader(text: string): string[] {
 const tooManyRecords = (limit: number): DatasetError =>
   new DatasetError('DATASET_TOO_MANY_RECORDS', `dataset has more than ${limit} records (MAX_RECORDS_PER_BATCH)`);
 
-export async function ingest(deps: IngestDeps, batchId: string, request: BatchRequest, signal: AbortSignal): Promise<IngestResult> {
+/** How a resumed ingest checks it reads the same dataset (see `ingest-lease.ts`). */
+export type DatasetVersionCheck = Pick<OpenDatasetOptions, 'expectedVersion' | 'onVersion'>;
+
+export async function ingest(
+  deps: IngestDeps,
+  batchId: string,
+  request: BatchRequest,
+  signal: AbortSignal,
+  versionCheck: DatasetVersionCheck = {},
+): Promise<IngestResult> {
   const { config } = deps;
   // Connecting, the SSRF checks and the response headers; the body is streamed below.
   const bytes = await inSpan('batchinfer.dataset.open', { attributes: { [ATTR.batchId]: batchId } }, () =>
@@ -123,6 +137,8 @@ export async function ingest(deps: IngestDeps, batchId: string, request: BatchRe
       allowedSchemes: config.datasetAllowedSchemes,
       maxBytes: config.maxDatasetBytes,
       fetchTimeoutMs: config.datasetFetchTimeoutSeconds * 1000,
+      retries: config.datasetRetries,
+      ...versionCheck,
     }),
   );
   // Reading, decompressing and splitting the dataset; the publishes it waits for are its

@@ -12,8 +12,11 @@ import type { Config } from '../shared/config.js';
 import { closeServer, listen } from '../shared/health-server.js';
 import { answerClientError } from '../shared/http-client-error.js';
 import { createRedis, redisEndpoint } from '../shared/redis.js';
+import { batchControlRoutes } from './batch-control-routes.js';
 import { BatchService } from './batch-service.js';
 import { createApiHandler } from './http-api.js';
+import { IngestLeases } from './ingest-lease.js';
+import { IngestRecovery } from './ingest-recovery.js';
 
 export interface ProducerService {
   port: number;
@@ -25,12 +28,23 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   // Ingest must ride out a Redis restart, so its connection queues and retries.
   const redis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
-  const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
+  const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
   const closer = new BatchCloser(store, logger);
   installCompletionEvents(closer, config, logger);
-  const service = new BatchService({ queue, store, closer, config, logger });
+  const leases = new IngestLeases(redis, config.queuePrefix, {
+    leaseMs: config.ingestLeaseMs,
+    maxAttempts: config.ingestAttempts,
+    onRenewError: (err) => logger.warn({ err }, 'could not renew an ingest lease'),
+  });
+  const service = new BatchService({ queue, store, closer, config, logger, leases });
+  // Resumes ingests whose producer died: now (a restarted producer) and every half lease.
+  const recovery = new IngestRecovery({ store, leases, service, logger });
+  recovery.start();
   let draining = false;
-  const handler = createApiHandler({ config, store, service, logger, ready: () => !draining && redis.status === 'ready' });
+  const handler = createApiHandler(
+    { config, store, service, logger, ready: () => !draining && redis.status === 'ready' },
+    batchControlRoutes({ store, queue, service }),
+  );
   const server = http.createServer(handler);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -41,6 +55,8 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     port,
     async drain() {
       draining = true;
+      await recovery.stop();
+      await leases.leave().catch(() => undefined);
       await closeServer(server);
       await service.drain(config.drainTimeoutSeconds * 1000);
       await queue.close();

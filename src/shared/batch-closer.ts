@@ -72,6 +72,8 @@ export class BatchCloser {
     const view = await this.store.get(batchId);
     if (!view || view.status !== 'running') return undefined;
     const sink = openBatchSink(view.output.url, batchId);
+    // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
+    await sink.discardIncomplete();
     const names = (await sink.list()).sort();
     const status = view.chunks.failed > 0 ? 'failed' : 'completed';
     const completedAt = new Date().toISOString();

@@ -4,7 +4,7 @@
  * chunk and the producer finishing ingest can never double-count or close a batch twice.
  */
 import type { Redis } from 'ioredis';
-import { batchIndexKey, batchKeys, idempotencyKey } from './keys.js';
+import { batchIndexKey, batchKeys, idempotencyKey, ingestingIndexKey } from './keys.js';
 import type { BatchRequest, BatchStatus, BatchView } from './types.js';
 
 /** What a consumer reports for one chunk (counts are replaced on replay, cost is added). */
@@ -73,6 +73,7 @@ return readyToClose(KEYS[1])
 const MARK_INGESTED = `${CLOSE_CHECK}
 if redis.call('HGET', KEYS[1], 'status') ~= 'ingesting' then return -1 end
 redis.call('HSET', KEYS[1], 'chunksTotal', ARGV[1], 'recordsTotal', ARGV[2], 'status', 'running', 'ingestedAt', ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[4])
 return readyToClose(KEYS[1])
 `;
 
@@ -90,8 +91,9 @@ const HALT = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st or st == 'completed' or st == 'failed' or st == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'completedAt', ARGV[3], 'halted', '1')
-if ARGV[5] and ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[5]) end
+if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[6]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+redis.call('ZREM', KEYS[4], ARGV[5])
 return 1
 `;
 
@@ -109,12 +111,45 @@ for i = 1, #KEYS do redis.call('SET', KEYS[i], value, 'EX', ARGV[2], 'NX') end
 return existing
 `;
 
+// Reopens a batch that failed with failed chunks, for the chunks in ARGV to run again: each
+// one's accounting is taken back out (as if it had never run), so the batch closes again,
+// by the usual rule, once they are all accounted. Returns how many chunks were reopened,
+// or -1 when the batch is not a failed batch whose chunks can run again.
+const REOPEN = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'failed' or redis.call('HGET', KEYS[1], 'halted') == '1' then return -1 end
+local n = 0
+for _, idx in ipairs(ARGV) do
+  if redis.call('SREM', KEYS[3], idx) == 1 then
+    n = n + 1
+    local old = redis.call('HGET', KEYS[2], idx)
+    if old then
+      local os, of, op, opc, ol, ox = string.match(old, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
+      redis.call('HINCRBY', KEYS[1], 'recordsSucceeded', 0 - tonumber(os))
+      redis.call('HINCRBY', KEYS[1], 'recordsFailed', 0 - tonumber(of))
+      redis.call('HINCRBY', KEYS[1], 'chunksDone', -1)
+      redis.call('HINCRBY', KEYS[1], 'chunksFailed', 0 - tonumber(ox))
+      if tonumber(os) > 0 then redis.call('HINCRBY', KEYS[1], 'parts', -1) end
+      redis.call('HINCRBY', KEYS[1], 'predictionCount', 0 - tonumber(opc))
+      redis.call('HINCRBYFLOAT', KEYS[1], 'predictionSum', string.format('%.17g', 0 - tonumber(op)))
+      redis.call('HINCRBYFLOAT', KEYS[1], 'latencyMs', string.format('%.17g', 0 - tonumber(ol)))
+      redis.call('HDEL', KEYS[2], idx)
+    end
+  end
+end
+if n == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'running')
+redis.call('HDEL', KEYS[1], 'completedAt', 'error')
+for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
+return n
+`;
+
 interface BatchCommands {
   batchClaimKeys(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string | null>;
   batchRecordChunk(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
   batchMarkIngested(k1: string, ...args: (string | number)[]): Promise<number>;
   batchFinish(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  batchHalt(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  batchHalt(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<number>;
+  batchReopen(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
 }
 
 const toSignal = (n: number): CloseSignal => (n === 1 ? 'close' : n === -1 ? 'gone' : 'open');
@@ -131,9 +166,10 @@ export class BatchStore {
   ) {
     redis.defineCommand('batchClaimKeys', { lua: CLAIM_KEYS });
     redis.defineCommand('batchRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
-    redis.defineCommand('batchMarkIngested', { numberOfKeys: 1, lua: MARK_INGESTED });
+    redis.defineCommand('batchMarkIngested', { numberOfKeys: 2, lua: MARK_INGESTED });
     redis.defineCommand('batchFinish', { numberOfKeys: 3, lua: FINISH });
-    redis.defineCommand('batchHalt', { numberOfKeys: 3, lua: HALT });
+    redis.defineCommand('batchHalt', { numberOfKeys: 4, lua: HALT });
+    redis.defineCommand('batchReopen', { numberOfKeys: 3, lua: REOPEN });
     this.redis = redis as Redis & BatchCommands;
   }
 
@@ -183,18 +219,56 @@ export class BatchStore {
         recordsRead: 0,
       })
       .zadd(batchIndexKey(this.prefix), now, id)
+      .zadd(ingestingIndexKey(this.prefix), now, id)
       .exec();
   }
 
-  /** Progress while ingesting, shown by the status API and the CLI's progress bar. */
-  async addIngestProgress(id: string, chunks: number, records: number): Promise<void> {
-    const [batchKey] = this.keys(id);
-    await this.redis.multi().hincrby(batchKey, 'chunksEnqueued', chunks).hincrby(batchKey, 'recordsRead', records).exec();
+  /** The request a batch was created with, the dataset version its ingest first saw, its trace. */
+  async getRequest(id: string): Promise<{ request: BatchRequest; datasetVersion: string | undefined; traceId: string | undefined } | null> {
+    const h = await this.redis.hgetall(this.keys(id)[0]);
+    if (!h.id) return null;
+    const request: BatchRequest = {
+      datasetUrl: h.datasetUrl ?? '',
+      format: (h.format ?? 'jsonl') as BatchRequest['format'],
+      model: h.model ?? '',
+      chunkSize: num(h.chunkSize),
+      outputUrl: h.outputUrl ?? '',
+      labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
+    };
+    if (h.schedule) request.schedule = h.schedule;
+    return { request, datasetVersion: h.datasetVersion, traceId: h.traceId || undefined };
+  }
+
+  /**
+   * Records the version (ETag, Last-Modified, mtime) of the dataset as the first ingest opened
+   * it; "" when the source gives none. A resumed ingest must read the same version, or it
+   * would stitch two different files into one batch. Kept from the first attempt on.
+   */
+  async setDatasetVersion(id: string, version: string | undefined): Promise<void> {
+    await this.redis.hsetnx(this.keys(id)[0], 'datasetVersion', version ?? '');
+  }
+
+  /** Indexes of the chunks whose result is accounted (succeeded or failed). */
+  async accountedChunks(id: string): Promise<Set<number>> {
+    return new Set((await this.redis.hkeys(this.keys(id)[1])).map(Number));
+  }
+
+  /** Ids of batches still ingesting, oldest first (at most `limit`). */
+  async listIngesting(limit = 1000): Promise<string[]> {
+    return this.redis.zrange(ingestingIndexKey(this.prefix), '0', String(limit - 1));
+  }
+
+  /**
+   * Progress while ingesting, shown by the status API and the CLI's progress bar: totals so
+   * far, set rather than added, so a command resent after a Redis reconnect cannot count twice.
+   */
+  async setIngestProgress(id: string, chunksEnqueued: number, recordsRead: number): Promise<void> {
+    await this.redis.hset(this.keys(id)[0], 'chunksEnqueued', chunksEnqueued, 'recordsRead', recordsRead);
   }
 
   async markIngested(id: string, chunksTotal: number, recordsTotal: number): Promise<CloseSignal> {
     const [batchKey] = this.keys(id);
-    return toSignal(await this.redis.batchMarkIngested(batchKey, chunksTotal, recordsTotal, nowIso()));
+    return toSignal(await this.redis.batchMarkIngested(batchKey, ingestingIndexKey(this.prefix), chunksTotal, recordsTotal, nowIso(), id));
   }
 
   async recordChunk(id: string, chunkIndex: number, r: ChunkResult): Promise<CloseSignal> {
@@ -222,7 +296,17 @@ export class BatchStore {
 
   /** Stops a batch that has not finished (ingest failure, cancellation); `code` is the error's stable code. */
   async halt(id: string, status: 'failed' | 'cancelled', error: string, code = ''): Promise<boolean> {
-    return (await this.redis.batchHalt(...this.keys(id), status, error, nowIso(), this.ttlSeconds, code)) === 1;
+    return (await this.redis.batchHalt(...this.keys(id), ingestingIndexKey(this.prefix), status, error, nowIso(), this.ttlSeconds, id, code)) === 1;
+  }
+
+  /**
+   * Takes a failed batch back to `running` for `chunkIndexes` (members of its failed set) to
+   * run again; it closes again when they are accounted. Returns how many were reopened, or -1
+   * when the batch is not failed, or was halted (its ingest failed, or it was cancelled).
+   */
+  async reopen(id: string, chunkIndexes: readonly number[]): Promise<number> {
+    if (chunkIndexes.length === 0) return 0;
+    return this.redis.batchReopen(...this.keys(id), ...chunkIndexes);
   }
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */

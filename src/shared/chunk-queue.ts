@@ -14,15 +14,17 @@ export interface ChunkQueueOptions {
   prefix: string;
   /** Tries per chunk before it is failed. */
   attempts: number;
+  /** Delay before the second try, doubling after that. @defaultValue 1000 */
+  backoffMs?: number;
 }
 
 /** Job id of a chunk: the same chunk enqueued twice (re-ingest) is one job. */
 export const chunkJobId = (batchId: string, chunkIndex: number): string => `${batchId}-${chunkIndex}`;
 
-export function chunkJobOptions(attempts: number): JobsOptions {
+export function chunkJobOptions(attempts: number, backoffMs = 1000): JobsOptions {
   return {
     attempts,
-    backoff: { type: 'exponential', delay: 1000 },
+    backoff: { type: 'exponential', delay: backoffMs },
     // Redis keeps payloads only while chunks wait: completed chunks are removed at once,
     // failed ones kept a week for inspection and retry.
     removeOnComplete: true,
@@ -34,6 +36,6 @@ export function createChunkQueue(connection: Redis, options: ChunkQueueOptions):
   return new Queue(CHUNK_QUEUE, {
     connection,
     prefix: options.prefix,
-    defaultJobOptions: chunkJobOptions(options.attempts),
+    defaultJobOptions: chunkJobOptions(options.attempts, options.backoffMs),
   });
 }

@@ -151,6 +151,43 @@ export interface Config {
   consumerConcurrency: number;
   /** `CHUNK_ATTEMPTS`, tries per chunk before it is failed. @defaultValue 3 */
   chunkAttempts: number;
+  /**
+   * `CHUNK_BACKOFF_MS`, the delay before a failed chunk's second try; it doubles with every
+   * further try. @defaultValue 1000
+   */
+  chunkBackoffMs: number;
+  /**
+   * `CHUNK_LOCK_DURATION_MS`: how long a consumer's claim on a chunk lasts without being
+   * renewed (it renews at half this). A consumer killed mid-chunk (OOM, node loss) stops
+   * renewing, and its chunk is taken up again by another consumer after at most this plus
+   * `CHUNK_STALLED_INTERVAL_MS`. Shorter recovers faster; too short and a consumer whose event
+   * loop is busy longer than this loses chunks it is still working on (harmless, they are
+   * idempotent, but wasted). @defaultValue 30000
+   */
+  chunkLockDurationMs: number;
+  /** `CHUNK_STALLED_INTERVAL_MS`, how often consumers look for chunks whose claim lapsed. @defaultValue 15000 */
+  chunkStalledIntervalMs: number;
+  /**
+   * `CHUNK_MAX_STALLED_COUNT`: how many times a chunk may lose its consumer before it is failed
+   * (a chunk that kills every consumer it lands on, e.g. by OOM, must not go round forever).
+   * @defaultValue 3
+   */
+  chunkMaxStalledCount: number;
+  /**
+   * `INGEST_LEASE_MS`: an ingesting producer holds a lease on its batch and renews it; when a
+   * producer dies mid-ingest the lease lapses after this long, and a live producer resumes the
+   * ingest. @defaultValue 30000
+   */
+  ingestLeaseMs: number;
+  /** `INGEST_ATTEMPTS`, times an ingest may be started (first + resumes) before its batch fails. @defaultValue 3 */
+  ingestAttempts: number;
+  /**
+   * `DATASET_RETRIES`: retries of a dataset read that fails (HTTP 5xx/429, connection refused
+   * or cut mid-stream), with exponential backoff. A cut stream resumes where it stopped (HTTP
+   * Range, guarded by ETag/Last-Modified so a changed file is never stitched together). The
+   * count restarts whenever a retry makes progress. @defaultValue 5
+   */
+  datasetRetries: number;
   /** `MAX_REQUEST_BYTES`, largest accepted request body. @defaultValue 65536 */
   maxRequestBytes: number;
   /** `MAX_LINE_BYTES`, longest accepted record line; longer is a record error. @defaultValue 1 MiB */
@@ -421,6 +458,13 @@ export function loadConfig(env: Env = process.env): Config {
     memoryLimitGiB,
     consumerConcurrency: readInt(env, 'CONSUMER_CONCURRENCY', 2, 1, 256),
     chunkAttempts: readInt(env, 'CHUNK_ATTEMPTS', 3, 1, 100),
+    chunkBackoffMs: readInt(env, 'CHUNK_BACKOFF_MS', 1000, 0, 3_600_000),
+    chunkLockDurationMs: readInt(env, 'CHUNK_LOCK_DURATION_MS', 30_000, 500, 3_600_000),
+    chunkStalledIntervalMs: readInt(env, 'CHUNK_STALLED_INTERVAL_MS', 15_000, 100, 3_600_000),
+    chunkMaxStalledCount: readInt(env, 'CHUNK_MAX_STALLED_COUNT', 3, 0, 1000),
+    ingestLeaseMs: readInt(env, 'INGEST_LEASE_MS', 30_000, 500, 3_600_000),
+    ingestAttempts: readInt(env, 'INGEST_ATTEMPTS', 3, 1, 100),
+    datasetRetries: readInt(env, 'DATASET_RETRIES', 5, 0, 100),
     maxRequestBytes: readInt(env, 'MAX_REQUEST_BYTES', 64 * 1024, 1024),
     maxLineBytes: readInt(env, 'MAX_LINE_BYTES', 1024 * 1024, 64),
     maxDatasetBytes: readInt(env, 'MAX_DATASET_BYTES', 50 * 1024 ** 3, 1),

@@ -70,6 +70,17 @@ export class TooManyRequestsError extends BatchinferError {
   }
 }
 
+/**
+ * The batch is not in a state that allows the request: `BATCH_NOT_RETRYABLE` (retrying a
+ * batch that did not fail on chunks, or whose failed chunks are gone), `BATCH_FINISHED`
+ * (cancelling a batch that already ended).
+ */
+export class BatchStateError extends BatchinferError {
+  constructor(code: 'BATCH_NOT_RETRYABLE' | 'BATCH_FINISHED', message: string) {
+    super(code, message, 409);
+  }
+}
+
 /** The dataset could not be read (unreachable, HTTP error, too large, too slow). */
 export class DatasetError extends BatchinferError {
   constructor(code: string, message: string, options?: ErrorOptions) {

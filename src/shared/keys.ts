@@ -26,3 +26,16 @@ export const batchIndexKey = (prefix: string): string => `${prefix}:batches`;
 
 /** String: idempotency key → batch id. */
 export const idempotencyKey = (prefix: string, key: string): string => `${prefix}:idem:${key}`;
+
+/**
+ * Sorted set of the batches being ingested (id → creation ms). Producers sweep it to find
+ * ingests whose producer died (see `src/producer/ingest-lease.ts`); a batch leaves it when
+ * its ingest finishes or it is halted.
+ */
+export const ingestingIndexKey = (prefix: string): string => `${prefix}:ingesting`;
+
+/** String with a TTL: the id of the producer ingesting the batch, renewed while it works. */
+export const ingestLeaseKey = (prefix: string, batchId: string): string => `${prefix}:batch:${batchId}:ingest`;
+
+/** Sorted set of live producers (instance id → last heartbeat ms): who can take over an ingest. */
+export const producersKey = (prefix: string): string => `${prefix}:producers`;

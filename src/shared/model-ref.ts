@@ -1,13 +1,14 @@
 /**
  * Model references, as requests and `MODEL` name them: `sum`, `linear:<file>` with the
- * file inside `MODEL_ROOT`, or `sleep:<ms>`. The producer checks a reference when a batch
+ * file inside `MODEL_ROOT`, `sleep:<ms>`, or `drill:<file>` (fault drills, file inside
+ * `MODEL_ROOT`). The producer checks a reference when a batch
  * is submitted; the consumer loads it.
  */
 import path from 'node:path';
 import { hasControlCharacter } from './control-chars.js';
 import { ModelError } from './errors.js';
 
-export const MODEL_KINDS = ['sum', 'linear', 'sleep'] as const;
+export const MODEL_KINDS = ['sum', 'linear', 'sleep', 'drill'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** Longest delay `sleep:<ms>` accepts: one chunk must still fit well inside a revision timeout. */
@@ -15,7 +16,7 @@ export const MAX_SLEEP_MS = 600_000;
 
 export interface ModelRef {
   kind: ModelKind;
-  /** Absolute path of the model file, inside the model root (`linear`). */
+  /** Absolute path of the model file, inside the model root (`linear`, `drill`). */
   file?: string;
   /** Delay per chunk in ms (`sleep`). */
   sleepMs?: number;
@@ -24,7 +25,7 @@ export interface ModelRef {
 }
 
 /** What follows the `:` of each kind: nothing, a file in the model root, or a delay in ms. */
-const ARGUMENT: Record<ModelKind, 'none' | 'file' | 'ms'> = { sum: 'none', linear: 'file', sleep: 'ms' };
+const ARGUMENT: Record<ModelKind, 'none' | 'file' | 'ms'> = { sum: 'none', linear: 'file', sleep: 'ms', drill: 'file' };
 
 export function parseModelRef(ref: string, modelRoot: string): ModelRef {
   const sep = ref.indexOf(':');

@@ -14,11 +14,13 @@ export interface GeneratedDataset {
 /**
  * `count` JSONL lines; every line whose number is in `bad` is malformed in one of several
  * ways (broken JSON, missing id, non-numeric features), and every `blankEvery`-th line blank.
+ * Record ids are `r<line>`; `features` overrides a record's features (e.g. to plant a value a
+ * drill model fails on).
  */
 export async function writeJsonlDataset(
   path: string,
   count: number,
-  options: { bad?: (line: number) => boolean; blankEvery?: number } = {},
+  options: { bad?: (line: number) => boolean; blankEvery?: number; features?: (line: number) => number[] } = {},
 ): Promise<GeneratedDataset> {
   const expected = new Map<string | number, number>();
   const badLines: number[] = [];
@@ -36,7 +38,7 @@ export async function writeJsonlDataset(
       lines.push(malformed[line % malformed.length] ?? 'bad');
       continue;
     }
-    const features = [line % 10, (line * 7) % 13, 0.5, -1];
+    const features = options.features?.(line) ?? [line % 10, (line * 7) % 13, 0.5, -1];
     expected.set(`r${line}`, features.reduce((a, b) => a + b, 0));
     lines.push(JSON.stringify({ id: `r${line}`, features }));
   }

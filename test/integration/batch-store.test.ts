@@ -10,6 +10,7 @@ import type { LocalRedis } from '../helpers/redis.js';
 let server: LocalRedis;
 let redis: Redis;
 let store: BatchStore;
+let prefix: string;
 
 const request: BatchRequest = {
   datasetUrl: 'file:///d.jsonl',
@@ -43,7 +44,8 @@ afterAll(async () => {
   await server.stop();
 });
 beforeEach(() => {
-  store = new BatchStore(redis, freshPrefix('store'), 3600);
+  prefix = freshPrefix('store');
+  store = new BatchStore(redis, prefix, 3600);
 });
 
 describe('BatchStore', () => {
@@ -101,6 +103,46 @@ describe('BatchStore', () => {
     expect(await store.finish('b6', 'completed')).toBe(false);
     expect(await store.getState('b6')).toMatchObject({ status: 'failed', halted: true });
     expect((await store.get('b6'))?.error).toBe('ingest failed: boom');
+  });
+
+  it('reopens a failed batch for its failed chunks only; it closes again when they are accounted', async () => {
+    await store.create('b7', request);
+    await store.recordChunk('b7', 0, result(10, 0));
+    await store.recordChunk('b7', 1, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    await store.recordChunk('b7', 2, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    expect(await store.markIngested('b7', 3, 30)).toBe('close');
+    expect(await store.finish('b7', 'failed', '2 chunk(s) failed')).toBe(true);
+
+    expect(await store.reopen('b7', [1, 2, 0])).toBe(2); // chunk 0 did not fail: left alone
+    const reopened = await store.get('b7');
+    expect(reopened).toMatchObject({ status: 'running', failedChunks: [], completedAt: null });
+    expect(reopened?.error).toBeUndefined();
+    expect(reopened?.chunks).toMatchObject({ total: 3, completed: 1, failed: 0 });
+    expect(reopened?.records).toMatchObject({ succeeded: 10, failed: 0 });
+    expect(await redis.ttl(`${prefix}:batch:b7`), 'a reopened batch does not expire').toBe(-1);
+
+    expect(await store.recordChunk('b7', 1, result(10, 0))).toBe('open');
+    expect(await store.recordChunk('b7', 2, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }))).toBe('close');
+    expect((await store.get('b7'))?.records).toMatchObject({ total: 30, succeeded: 20, failed: 10 });
+    expect(await store.getSummaryInputs('b7')).toMatchObject({ predictionSum: 40, predictionCount: 20 });
+  });
+
+  it('reopens only failed batches that were not halted', async () => {
+    await store.create('b8', request);
+    await store.markIngested('b8', 1, 1);
+    expect(await store.reopen('b8', [0])).toBe(-1); // running
+    await store.halt('b8', 'failed', 'ingest failed');
+    expect(await store.reopen('b8', [0])).toBe(-1); // halted
+  });
+
+  it('keeps an index of ingesting batches that ingest end and halts leave', async () => {
+    await store.create('b9', request);
+    await store.create('b10', request);
+    await store.create('b11', request);
+    expect(await store.listIngesting()).toEqual(expect.arrayContaining(['b9', 'b10', 'b11']));
+    await store.markIngested('b9', 1, 1);
+    await store.halt('b10', 'cancelled', 'cancelled by request');
+    expect(await store.listIngesting()).toEqual(['b11']);
   });
 
   it('hands out an idempotency key once', async () => {

@@ -35,6 +35,37 @@ describe('loadConfig', () => {
     expect(c.redisUrl).toBeUndefined();
   });
 
+  it('has production-safe fault settings by default, which tests can shorten', () => {
+    expect(loadConfig({})).toMatchObject({
+      chunkAttempts: 3,
+      chunkBackoffMs: 1000,
+      chunkLockDurationMs: 30_000,
+      chunkStalledIntervalMs: 15_000,
+      chunkMaxStalledCount: 3,
+      ingestLeaseMs: 30_000,
+      ingestAttempts: 3,
+      datasetRetries: 5,
+    });
+    const short = loadConfig({
+      CHUNK_LOCK_DURATION_MS: '2000',
+      CHUNK_STALLED_INTERVAL_MS: '500',
+      CHUNK_MAX_STALLED_COUNT: '0',
+      CHUNK_BACKOFF_MS: '0',
+      INGEST_LEASE_MS: '1500',
+      INGEST_ATTEMPTS: '1',
+      DATASET_RETRIES: '0',
+    });
+    expect(short).toMatchObject({
+      chunkLockDurationMs: 2000,
+      chunkStalledIntervalMs: 500,
+      chunkMaxStalledCount: 0,
+      chunkBackoffMs: 0,
+      ingestLeaseMs: 1500,
+      ingestAttempts: 1,
+      datasetRetries: 0,
+    });
+  });
+
   it.each([
     ['PORT', 'eighty'],
     ['PORT', '70000'],
@@ -65,6 +96,13 @@ describe('loadConfig', () => {
     ['MAX_RECORDS_PER_BATCH', 'many'],
     ['MAX_CONCURRENT_INGESTS', '0'],
     ['REDIS_TLS_CA_FILE', '/nonexistent/ca.pem'],
+    ['CHUNK_LOCK_DURATION_MS', '100'],
+    ['CHUNK_STALLED_INTERVAL_MS', 'soon'],
+    ['CHUNK_MAX_STALLED_COUNT', '-1'],
+    ['CHUNK_BACKOFF_MS', '1.5'],
+    ['INGEST_LEASE_MS', '0'],
+    ['INGEST_ATTEMPTS', '0'],
+    ['DATASET_RETRIES', 'many'],
   ])('names %s when its value %s is malformed', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLinearModel } from '../../src/consumer/models/linear-model.js';
+import { DrillFault } from '../../src/consumer/models/drill-model.js';
 import { loadModel } from '../../src/consumer/models/load-model.js';
 import { sumModel } from '../../src/consumer/models/sum-model.js';
 import { ModelError } from '../../src/shared/errors.js';
@@ -37,11 +38,30 @@ describe('models', () => {
     await expect(slow).rejects.toMatchObject({ name: 'AbortError' });
   });
 
+  it('drill predicts like sum, and obeys its file before every chunk: delay, failures, healing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-model-'));
+    const file = path.join(dir, 'drill.json');
+    await writeFile(file, JSON.stringify({ failWhenFeature: 999, message: 'boom' }));
+    const model = await loadModel(parseModelRef('drill:drill.json', dir));
+    expect(await model.predict([[1, 2], [3, 4]])).toEqual([3, 7]);
+    await expect(model.predict([[1, 2], [999, 4]])).rejects.toMatchObject({ code: 'MODEL_DRILL_FAULT', message: 'boom' });
+    await expect(model.predict([[999, 4]])).rejects.toBeInstanceOf(DrillFault);
+    await writeFile(file, JSON.stringify({})); // healed, without a restart
+    expect(await model.predict([[999, 4]])).toEqual([1003]);
+    await writeFile(file, JSON.stringify({ fail: true }));
+    await expect(model.predict([[1]])).rejects.toBeInstanceOf(DrillFault);
+    await writeFile(file, JSON.stringify({ delayMs: 'long' }));
+    await expect(model.predict([[1]])).rejects.toBeInstanceOf(ModelError);
+    // A drill fault is retryable: not one of the errors that fail a chunk at once.
+    expect(new DrillFault('x')).not.toBeInstanceOf(ModelError);
+  });
+
   it('parses references and keeps model files inside the model root', () => {
     expect(parseModelRef('sum', '/models')).toEqual({ kind: 'sum', ref: 'sum' });
     expect(parseModelRef('linear:a/b.json', '/models').file).toBe('/models/a/b.json');
     expect(parseModelRef('sleep:250', '/models')).toEqual({ kind: 'sleep', sleepMs: 250, ref: 'sleep:250' });
-    for (const bad of ['nope', 'sum:x', 'linear', 'linear:../etc/passwd', 'linear:/etc/passwd', 'sleep', 'sleep:-1', 'sleep:1.5', 'sleep:600001']) {
+    expect(parseModelRef('drill:d.json', '/models')).toEqual({ kind: 'drill', file: '/models/d.json', ref: 'drill:d.json' });
+    for (const bad of ['nope', 'sum:x', 'linear', 'linear:../etc/passwd', 'linear:/etc/passwd', 'sleep', 'sleep:-1', 'sleep:1.5', 'sleep:600001', 'drill', 'drill:../x.json']) {
       expect(() => parseModelRef(bad, '/models'), bad).toThrow(ModelError);
     }
   });

@@ -1,4 +1,5 @@
 import type { ModelRef } from '../../shared/model-ref.js';
+import { loadDrillModel } from './drill-model.js';
 import { loadLinearModel } from './linear-model.js';
 import type { Model } from './model.js';
 import { createSleepModel } from './sleep-model.js';
@@ -14,6 +15,8 @@ function createModel(ref: ModelRef): Promise<Model> {
       return Promise.resolve(createSleepModel(ref.sleepMs ?? 0));
     case 'linear':
       return loadLinearModel(ref.file ?? '');
+    case 'drill':
+      return loadDrillModel(ref.file ?? '');
   }
 }
 

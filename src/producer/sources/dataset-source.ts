@@ -20,10 +20,27 @@ export interface OpenOptions {
    * whose answer changes between calls, to show that DNS rebinding is refused.
    */
   lookup?: LookupFunction;
+  /**
+   * Retries of a failing read (server error, connection refused or cut mid-stream), for the
+   * sources that can retry; the count restarts whenever a retry makes progress. @defaultValue 0
+   */
+  retries?: number;
+  /** Delay before the first retry, doubling after that (capped at 10 s). @defaultValue 500 */
+  retryDelayMs?: number;
+}
+
+export interface OpenedDataset {
+  stream: Readable;
+  /**
+   * What identifies this exact content (a strong ETag, Last-Modified and length, a file's
+   * mtime and size), so a resumed read can tell the same file from a changed one; undefined
+   * when the source offers nothing usable.
+   */
+  version: string | undefined;
 }
 
 export interface DatasetSource {
   /** URL schemes this source reads, without the colon. */
   readonly schemes: readonly string[];
-  open(url: URL, options: OpenOptions): Promise<Readable>;
+  open(url: URL, options: OpenOptions): Promise<OpenedDataset>;
 }

@@ -1,9 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
-import type { DatasetSource, OpenOptions } from './dataset-source.js';
+import type { DatasetSource, OpenedDataset, OpenOptions } from './dataset-source.js';
+import { openResumable } from './http-resume.js';
+import type { HttpResponse } from './http-resume.js';
 
 const MAX_REDIRECTS = 5;
 
@@ -36,7 +37,7 @@ function isBlockedByAgent(err: unknown): boolean {
   return err instanceof Error && /is not allowed/.test(err.message);
 }
 
-function get(url: URL, options: OpenOptions): Promise<http.IncomingMessage> {
+function get(url: URL, options: OpenOptions, headers: Record<string, string>): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     const req = client.get(url, {
@@ -44,7 +45,7 @@ function get(url: URL, options: OpenOptions): Promise<http.IncomingMessage> {
       signal: options.signal,
       ...(options.lookup ? { lookup: options.lookup } : {}),
       // No accept-encoding: compressed datasets are recognised by their bytes, once.
-      headers: { 'user-agent': 'batchinfer' },
+      headers: { 'user-agent': 'batchinfer', ...headers },
     });
     req.setTimeout(options.idleTimeoutMs, () => {
       req.destroy(new DatasetError('DATASET_TIMEOUT', `no data from ${url.host} for ${options.idleTimeoutMs} ms`));
@@ -62,33 +63,35 @@ function get(url: URL, options: OpenOptions): Promise<http.IncomingMessage> {
   });
 }
 
-/** `http://` and `https://` datasets, following up to five redirects. */
+/**
+ * GETs `start`, following up to five redirects (to http(s) only), and returns the first
+ * response that is not a redirect, whatever its status, with the URL that gave it.
+ */
+export async function getFollowingRedirects(start: URL, options: OpenOptions, headers: Record<string, string> = {}): Promise<HttpResponse> {
+  let url = start;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await get(url, options, headers);
+    const status = res.statusCode ?? 0;
+    if (status >= 300 && status < 400 && res.headers.location) {
+      res.resume();
+      const next = new URL(res.headers.location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+        throw new DatasetRefusedError(`dataset redirect to the ${next.protocol} scheme refused`);
+      }
+      url = next;
+      continue;
+    }
+    return { res, url };
+  }
+  throw new DatasetError('DATASET_TOO_MANY_REDIRECTS', `more than ${MAX_REDIRECTS} redirects fetching the dataset`);
+}
+
+/**
+ * `http://` and `https://` datasets: redirects followed, server errors retried, and a stream
+ * cut mid-way resumed where it stopped (see {@link openResumable}).
+ */
 export const httpSource: DatasetSource = {
   schemes: ['http', 'https'],
-  async open(start: URL, options: OpenOptions): Promise<Readable> {
-    let url = start;
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const res = await get(url, options);
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        const next = new URL(res.headers.location, url);
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-          throw new DatasetRefusedError(`dataset redirect to the ${next.protocol} scheme refused`);
-        }
-        url = next;
-        continue;
-      }
-      if (status !== 200) {
-        res.resume();
-        throw new DatasetError('DATASET_HTTP_ERROR', `dataset server answered ${status} for ${url.origin}${url.pathname}`);
-      }
-      // Idle timeout while streaming the body, not only while waiting for headers.
-      res.setTimeout(options.idleTimeoutMs, () => {
-        res.destroy(new DatasetError('DATASET_TIMEOUT', `dataset stream from ${url.host} stalled for ${options.idleTimeoutMs} ms`));
-      });
-      return res;
-    }
-    throw new DatasetError('DATASET_TOO_MANY_REDIRECTS', `more than ${MAX_REDIRECTS} redirects fetching the dataset`);
-  },
+  open: (start: URL, options: OpenOptions): Promise<OpenedDataset> =>
+    openResumable(start, options, (url, headers) => getFollowingRedirects(url, options, headers)),
 };

@@ -18,6 +18,13 @@ export interface OpenDatasetOptions extends OpenOptions {
   maxBytes: number;
   /** Longest time to read the whole dataset (`DATASET_FETCH_TIMEOUT_SECONDS`). @defaultValue none */
   fetchTimeoutMs?: number;
+  /**
+   * The version an earlier read of this batch's dataset saw (a resumed ingest): a different
+   * (or unknown) version now fails with `DATASET_CHANGED` instead of mixing two files.
+   */
+  expectedVersion?: string;
+  /** Told the version before any byte is read, so it can be recorded first. */
+  onVersion?: (version: string | undefined) => Promise<void>;
 }
 
 /** The scheme of a dataset URL without its colon, after checking it is allowed and readable. */
@@ -79,7 +86,18 @@ export async function openDataset(url: URL, options: OpenDatasetOptions): Promis
   let raw: Readable;
   let head: Buffer | null;
   try {
-    raw = await source.open(url, { ...options, signal: deadline.signal });
+    const opened = await source.open(url, { ...options, signal: deadline.signal });
+    raw = opened.stream;
+    if (options.expectedVersion !== undefined && opened.version !== options.expectedVersion) {
+      raw.destroy();
+      // No query string in the message: presigned URLs carry their signature there.
+      const name = `${url.protocol}//${url.host}${url.pathname}`;
+      throw new DatasetError(
+        'DATASET_CHANGED',
+        `dataset ${name} is not the version this batch began reading (${options.expectedVersion}, now ${opened.version ?? 'unknown'})`,
+      );
+    }
+    await options.onVersion?.(opened.version);
     head = await peek(raw);
   } catch (err) {
     deadline.clear();

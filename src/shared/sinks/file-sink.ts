@@ -5,8 +5,13 @@ import { pathToFileURL } from 'node:url';
 import type { OutputSink } from './output-sink.js';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
+const TEMP_MARK = '.tmp-';
 
-/** A local (or mounted) folder. Writes go to a temp file that is renamed into place. */
+/**
+ * A local (or mounted) folder. Writes go to a hidden temp file (`.<name>.tmp-<random>`) that
+ * is renamed into place, so a reader globbing `part-*` never sees half a part, nor the
+ * leftover of a write whose process was killed.
+ */
 export class FileSink implements OutputSink {
   readonly url: string;
   private ready: Promise<unknown> | undefined;
@@ -23,7 +28,7 @@ export class FileSink implements OutputSink {
   async write(name: string, content: string): Promise<void> {
     await this.ensureDir();
     const target = path.join(this.dir, name);
-    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    const temp = path.join(this.dir, `.${name}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     await writeFile(temp, content);
     await rename(temp, target);
   }
@@ -43,10 +48,21 @@ export class FileSink implements OutputSink {
 
   async list(): Promise<string[]> {
     try {
-      return (await readdir(this.dir)).filter((name) => !name.includes('.tmp-'));
+      return (await readdir(this.dir)).filter((name) => !name.startsWith('.'));
     } catch (err) {
       if (isMissing(err)) return [];
       throw err;
     }
+  }
+
+  async discardIncomplete(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    await Promise.all(names.filter((n) => n.startsWith('.') && n.includes(TEMP_MARK)).map((n) => rm(path.join(this.dir, n), { force: true })));
   }
 }

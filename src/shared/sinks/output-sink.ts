@@ -11,6 +11,11 @@ export interface OutputSink {
   remove(name: string): Promise<void>;
   /** Reads `name`, or undefined when it does not exist. */
   read(name: string): Promise<string | undefined>;
-  /** Names directly under the sink. */
+  /** Names directly under the sink (never a write in progress). */
   list(): Promise<string[]>;
+  /**
+   * Removes what writes interrupted by a crash left behind (a consumer SIGKILLed mid-write);
+   * a no-op for stores whose writes are atomic (a single PUT).
+   */
+  discardIncomplete(): Promise<void>;
 }

@@ -1,0 +1,205 @@
+/**
+ * Reading an HTTP dataset through the faults such servers have: a 5xx or 429 answer, a
+ * refused or reset connection, a stream cut half-way or stalled. Each is retried with
+ * exponential backoff (`retries` in a row without progress, then the batch fails with the
+ * last reason). A stream cut half-way is resumed where it stopped, with `Range` and
+ * `If-Range` when the server accepts ranges, else by reading again and skipping what was
+ * read; either way only when a validator (strong ETag, or Last-Modified) proves it is the
+ * same file, so a file replaced meanwhile is never stitched into one dataset.
+ */
+import type http from 'node:http';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DatasetError, isBatchinferError } from '../../shared/errors.js';
+import type { OpenedDataset, OpenOptions } from './dataset-source.js';
+
+export interface HttpResponse {
+  res: http.IncomingMessage;
+  /** The URL that answered (after redirects): a resumed read asks it again. */
+  url: URL;
+}
+
+/** GETs a URL with extra headers, following redirects. */
+export type HttpFetch = (url: URL, headers: Record<string, string>) => Promise<HttpResponse>;
+
+/** Statuses worth retrying: the server or something in front of it is busy or failing. */
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+/** Dataset errors worth retrying: the network, not the request. */
+const RETRYABLE_CODES = new Set(['DATASET_UNREACHABLE', 'DATASET_TIMEOUT', 'DATASET_INTERRUPTED', 'DATASET_RETRYABLE_STATUS']);
+const MAX_DELAY_MS = 10_000;
+/** The longest `Retry-After` honoured; a server asking for more is treated as failing. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
+interface Validator {
+  /** The `If-Range` value: a strong ETag, else Last-Modified. */
+  ifRange: string;
+  /** The dataset version reported to the caller. */
+  version: string;
+}
+
+function validatorOf(res: http.IncomingMessage): Validator | undefined {
+  const etag = res.headers.etag;
+  // A weak ETag promises equivalent content, not identical bytes: useless for ranges.
+  if (etag && !etag.startsWith('W/')) return { ifRange: etag, version: `etag:${etag}` };
+  const lastModified = res.headers['last-modified'];
+  if (lastModified) return { ifRange: lastModified, version: `last-modified:${lastModified}:length:${res.headers['content-length'] ?? '?'}` };
+  return undefined;
+}
+
+const where = (url: URL): string => `${url.origin}${url.pathname}`;
+
+function statusError(status: number, url: URL, res: http.IncomingMessage): DatasetError {
+  const retryable = RETRYABLE_STATUS.has(status);
+  const err = new DatasetError(retryable ? 'DATASET_RETRYABLE_STATUS' : 'DATASET_HTTP_ERROR', `dataset server answered ${status} for ${where(url)}`);
+  const after = Number(res.headers['retry-after']);
+  if (retryable && Number.isFinite(after) && after >= 0) (err as DatasetError & { retryAfterMs?: number }).retryAfterMs = after * 1000;
+  return err;
+}
+
+/**
+ * The error a failed read is reported with, whatever Node threw. A refusal by policy (a
+ * private address, a redirect to another scheme) is rethrown as it is: never retried.
+ */
+function asDatasetError(err: unknown, url: URL, received: number): DatasetError {
+  if (err instanceof DatasetError) return err;
+  if (isBatchinferError(err)) throw err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new DatasetError('DATASET_INTERRUPTED', `dataset stream from ${url.host} broke after ${received} bytes: ${message}`, { cause: err });
+}
+
+/** Reports a retryable status under the code users know, once retries are spent. */
+function finalError(err: DatasetError, retries: number): DatasetError {
+  const code = err.code === 'DATASET_RETRYABLE_STATUS' ? 'DATASET_HTTP_ERROR' : err.code;
+  const suffix = retries > 0 ? ` (gave up after ${retries} ${retries === 1 ? 'retry' : 'retries'})` : '';
+  return new DatasetError(code, `${err.message}${suffix}`, { cause: err.cause });
+}
+
+class RetryBudget {
+  private failures = 0;
+
+  constructor(
+    private readonly retries: number,
+    private readonly baseDelayMs: number,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Waits before the next try, or throws `err` when the budget is spent or `err` is final. */
+  async next(err: DatasetError): Promise<void> {
+    if (!RETRYABLE_CODES.has(err.code) || this.signal.aborted) throw finalError(err, 0);
+    this.failures++;
+    if (this.failures > this.retries) throw finalError(err, this.retries);
+    const backoff = Math.min(this.baseDelayMs * 2 ** (this.failures - 1), MAX_DELAY_MS);
+    const retryAfter = (err as DatasetError & { retryAfterMs?: number }).retryAfterMs ?? 0;
+    if (retryAfter > MAX_RETRY_AFTER_MS) throw finalError(err, this.failures - 1);
+    await sleep(Math.max(backoff, retryAfter), undefined, { signal: this.signal });
+  }
+
+  /** Progress was made: the next failure starts a new count. */
+  reset(): void {
+    this.failures = 0;
+  }
+}
+
+/** Stops a body that sends nothing for `idleTimeoutMs`, not only a server slow to answer. */
+function watchIdle(res: http.IncomingMessage, url: URL, idleTimeoutMs: number): void {
+  res.setTimeout(idleTimeoutMs, () => {
+    res.destroy(new DatasetError('DATASET_TIMEOUT', `dataset stream from ${url.host} stalled for ${idleTimeoutMs} ms`));
+  });
+}
+
+/** The bytes of `body` after the first `skip`. */
+async function* skipBytes(body: AsyncIterable<Buffer>, skip: number): AsyncGenerator<Buffer> {
+  let left = skip;
+  for await (const chunk of body) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
+  }
+}
+
+/**
+ * Opens an HTTP dataset whose body survives the faults above. `fetch` issues the GETs
+ * (following redirects); the first answer must be 200.
+ */
+export async function openResumable(start: URL, options: OpenOptions, fetch: HttpFetch): Promise<OpenedDataset> {
+  const budget = new RetryBudget(options.retries ?? 0, options.retryDelayMs ?? 500, options.signal);
+
+  let first: HttpResponse;
+  for (;;) {
+    try {
+      first = await fetch(start, {});
+      const status = first.res.statusCode ?? 0;
+      if (status === 200) break;
+      first.res.resume();
+      throw statusError(status, first.url, first.res);
+    } catch (err) {
+      await budget.next(asDatasetError(err, start, 0));
+    }
+  }
+
+  const url = first.url;
+  const validator = validatorOf(first.res);
+  const acceptsRanges = first.res.headers['accept-ranges'] === 'bytes';
+  watchIdle(first.res, url, options.idleTimeoutMs);
+
+  /** Asks for the rest of the file from `offset`, proving it is the same file. */
+  async function reopen(offset: number, v: Validator): Promise<AsyncIterable<Buffer>> {
+    for (;;) {
+      try {
+        const headers: Record<string, string> = acceptsRanges ? { range: `bytes=${offset}-`, 'if-range': v.ifRange } : {};
+        const { res } = await fetch(url, headers);
+        const status = res.statusCode ?? 0;
+        if (status === 206 && (res.headers['content-range'] ?? '').startsWith(`bytes ${offset}-`)) {
+          watchIdle(res, url, options.idleTimeoutMs);
+          return res;
+        }
+        if (status === 200) {
+          // The whole file again: an If-Range whose validator no longer matches, or a server
+          // that ignores ranges. Only the same version may be skipped into.
+          if (validatorOf(res)?.version !== v.version) {
+            res.destroy();
+            throw new DatasetError('DATASET_CHANGED', `dataset at ${where(url)} changed while it was being read; not stitching two versions together`);
+          }
+          watchIdle(res, url, options.idleTimeoutMs);
+          return skipBytes(res, offset);
+        }
+        res.resume();
+        if (status === 206) throw new DatasetError('DATASET_INTERRUPTED', `dataset server sent the wrong range for ${where(url)}`);
+        throw statusError(status, url, res);
+      } catch (err) {
+        await budget.next(asDatasetError(err, url, offset));
+      }
+    }
+  }
+
+  async function* body(): AsyncGenerator<Buffer> {
+    let current: AsyncIterable<Buffer> = first.res;
+    let received = 0;
+    for (;;) {
+      const before = received;
+      try {
+        for await (const chunk of current) {
+          received += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        const failure = asDatasetError(err, url, received);
+        if (options.signal.aborted || !RETRYABLE_CODES.has(failure.code)) throw failure;
+        if (!validator) {
+          throw new DatasetError(failure.code, `${failure.message}; cannot resume: the server gives no ETag or Last-Modified to prove the file unchanged`, {
+            cause: err,
+          });
+        }
+        if (received > before) budget.reset();
+        await budget.next(failure);
+        current = await reopen(received, validator);
+      }
+    }
+  }
+
+  return { stream: Readable.from(body(), { objectMode: false }), version: validator?.version };
+}

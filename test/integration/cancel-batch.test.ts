@@ -1,0 +1,126 @@
+/**
+ * `DELETE /v1/batches/:id` against real processes: a running batch stops (status
+ * `cancelled`, its waiting chunks removed from the queue, consumers skip the rest); an
+ * ingesting batch's ingest stops too, even when another producer is ingesting it; a finished
+ * batch cannot be cancelled.
+ */
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { callApi, getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
+import { probeChunkQueue } from '../helpers/chunk-queue.js';
+import type { QueueProbe } from '../helpers/chunk-queue.js';
+import { startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { startDatasetServer } from '../helpers/dataset-server.js';
+import type { DatasetServer } from '../helpers/dataset-server.js';
+import { writeJsonlDataset } from '../helpers/datasets.js';
+import type { GeneratedDataset } from '../helpers/datasets.js';
+import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait-until.js';
+
+let dir: string;
+let redis: LocalRedis;
+let datasets: DatasetServer;
+let data: GeneratedDataset;
+let services: RunningService[] = [];
+let probe: QueueProbe | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-cancel-'));
+  redis = await startTestRedis();
+  datasets = await startDatasetServer();
+  data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1000);
+  await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 300 }));
+});
+afterEach(async () => {
+  datasets.release();
+  await Promise.all(services.map((s) => s.stop()));
+  services = [];
+  await probe?.close();
+  probe = undefined;
+});
+afterAll(async () => {
+  await datasets?.stop();
+  await redis?.stop();
+});
+
+function env(): Record<string, string> {
+  return {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: freshPrefix('cancel'),
+    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+    DATASET_ALLOWED_SCHEMES: 'file,http',
+    DATASET_ALLOW_PRIVATE_NETWORKS: 'true',
+    MODEL_ROOT: dir,
+    CHUNK_SIZE: '50',
+    CONSUMER_CONCURRENCY: '1',
+    INGEST_LEASE_MS: '1500',
+  };
+}
+
+async function start(command: string, e: Record<string, string>): Promise<RunningService> {
+  const service = await startService(command, e);
+  services.push(service);
+  return service;
+}
+
+describe('cancelling a batch', () => {
+  it('stops a running batch: waiting chunks leave the queue, consumers take no more of them', async () => {
+    const e = env();
+    probe = probeChunkQueue(redis.url, e.QUEUE_PREFIX ?? '');
+    const producer = await start('producer', e);
+    await start('consumer', e);
+    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
+    await waitForBatch(() => producer.url, id, (v) => v.status === 'running' && v.chunks.completed >= 2, 'two chunks to be done');
+
+    const cancel = await callApi<{ status: string; removedChunks: number }>(`${producer.url}/v1/batches/${id}`, 'DELETE');
+    expect(cancel.status).toBe(200);
+    expect(cancel.json.status).toBe('cancelled');
+    expect(cancel.json.removedChunks).toBeGreaterThan(10);
+    expect(await probe.queue.getWaitingCount()).toBe(0);
+
+    const atCancel = await getBatch(producer.url, id);
+    expect(atCancel.status).toBe('cancelled');
+    expect(atCancel.error).toBe('cancelled by request');
+    // At most the chunk in hand when the batch was cancelled still finishes.
+    await sleep(1000);
+    const later = await getBatch(producer.url, id);
+    expect(later.status).toBe('cancelled');
+    expect(later.chunks.completed).toBeLessThanOrEqual(atCancel.chunks.completed + 1);
+    expect(await readdir(path.join(dir, 'out', id))).not.toContain('manifest.json');
+
+    const again = await callApi(`${producer.url}/v1/batches/${id}`, 'DELETE');
+    expect(again.status).toBe(409);
+    expect(again.json.error?.code).toBe('BATCH_FINISHED');
+    expect((await callApi(`${producer.url}/v1/batches/no-such-batch`, 'DELETE')).status).toBe(404);
+  });
+
+  it('stops an ingest running in another producer (it notices through its lease)', async () => {
+    // The dataset server stops sending half-way, so the ingest is still going when cancelled.
+    datasets.set('/slow.jsonl', Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, features: [i] })).join('\n') + '\n');
+    datasets.fail('/slow.jsonl', { stallAfterBytes: 20_000 });
+    const e = env();
+    const ingesting = await start('producer', e);
+    const other = await start('producer', e);
+    const id = await submitBatch(ingesting.url, { datasetUrl: datasets.url('/slow.jsonl'), chunkSize: 10 });
+    await waitForBatch(() => other.url, id, (v) => v.records.read > 0, 'the ingest to be under way');
+
+    const cancel = await callApi(`${other.url}/v1/batches/${id}`, 'DELETE');
+    expect(cancel.status).toBe(200);
+    await waitUntil(() => ingesting.logs.find((l) => l.batch_id === id && l.msg?.startsWith('ingest stopped') === true), {
+      what: 'the ingesting producer to stop',
+      timeoutMs: 10_000,
+    });
+    const view = await waitForEnd(() => other.url, id);
+    expect(view.status).toBe('cancelled');
+    const read = view.records.read;
+    await sleep(500);
+    expect((await getBatch(other.url, id)).records.read, 'nothing more is read').toBe(read);
+    expect(read).toBeLessThan(2000);
+  });
+});
