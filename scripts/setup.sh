@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what batchinfer needs on a fresh Debian/Ubuntu machine with Node.js:
-# redis-server and openssl (from apt, when missing) and the npm dependencies (npm ci).
+# redis-server and openssl, and for the monitoring tests promtool/prometheus and a headless
+# chromium (all from apt, each only when missing), then the npm dependencies (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +12,10 @@ as_root() {
 apt_updated=0
 apt_install() {
   if [ "$apt_updated" = 0 ]; then
-    as_root apt-get update -qq
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
     apt_updated=1
   fi
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 if ! command -v redis-server >/dev/null 2>&1; then
@@ -26,6 +27,19 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   echo "setup: installing openssl (apt)"
   apt_install openssl
+fi
+
+# The exporter's tests check /metrics and the alert rules with promtool, evaluate every
+# dashboard and alert expression in a real Prometheus, and load the dashboard page in
+# headless Chromium.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "setup: installing prometheus (apt, for promtool and the PromQL tests)"
+  apt_install prometheus
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing chromium (apt, for the dashboard page test)"
+  apt_install chromium
 fi
 
 npm ci --no-audit --no-fund

@@ -10,19 +10,23 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch-closer.js';
-import type { BatchStore, ChunkResult } from '../shared/batch-store.js';
+import type { AttemptUsage, BatchStore, ChunkResult } from '../shared/batch-store.js';
 import { readChunkEvent, InvalidChunkEventError } from '../shared/chunk-event.js';
 import type { ChunkEventJson } from '../shared/chunk-event.js';
 import { chunkCost } from '../shared/cost.js';
 import type { CostRates } from '../shared/cost.js';
 import { BatchinferError } from '../shared/errors.js';
+import { NO_OBSERVATION, observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../shared/histogram-buckets.js';
 import { CHUNK_QUEUE } from '../shared/keys.js';
 import { parseModelRef } from '../shared/model-ref.js';
 import { errorsName, openBatchSink, partName } from '../shared/sinks/open-sink.js';
 import { ATTR, attrs, inSpan, inSpanSync, MESSAGING, recordError, tracer } from '../shared/tracing.js';
 import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
+import type { AttemptClock } from './attempt-clock.js';
+import { failureReason, SHUTDOWN } from './failure-reason.js';
 import { loadModel } from './models/load-model.js';
 import { parseChunk } from './record-parser.js';
+import type { ResourceMeter, Tally } from './resource-meter.js';
 
 export interface ChunkProcessorOptions {
   store: BatchStore;
@@ -37,7 +41,33 @@ export interface ChunkProcessorOptions {
    * 10M-record batch must not emit 10M spans. @defaultValue 0
    */
   recordSampleRatio?: number;
+  /** Measures each attempt's wall and CPU time (one per process: it splits CPU between attempts). */
+  meter: ResourceMeter;
+  /** Tells when an attempt became runnable, for its wait. */
+  clock: AttemptClock;
 }
+
+/** How a final failure is accounted: its reason label and, when it ran, the last attempt's usage. */
+export interface FinalFailure {
+  reason: string;
+  usage?: AttemptUsage;
+}
+
+/** One attempt in flight: its meter, its wait, and whether its usage is already accounted. */
+interface Attempt {
+  tally: Tally;
+  waitSeconds: number | undefined;
+  accounted: boolean;
+}
+
+const NO_USAGE: AttemptUsage = {
+  costUsd: 0,
+  cpuSeconds: 0,
+  allocatedCpuSeconds: 0,
+  wallSeconds: 0,
+  wait: NO_OBSERVATION,
+  processing: NO_OBSERVATION,
+};
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
 
@@ -93,7 +123,8 @@ function chunkSpanAttributes(job: Job<ChunkEventJson>, chunk: ChunkData): Record
   };
   const started = job.processedOn ?? Date.now();
   attributes[ATTR.sinceEnqueuedMs] = Math.max(0, started - job.timestamp);
-  // Only the first attempt's wait is known exactly (BullMQ does not keep when a retry became due).
+  // The first attempt's wait is known here; a retry's is set once the attempt clock has read
+  // when it became due (BullMQ does not keep that).
   if (job.attemptsMade === 0) attributes[ATTR.queueWaitMs] = Math.max(0, started - job.timestamp - (job.opts.delay ?? 0));
   return attributes;
 }
@@ -145,13 +176,25 @@ export class ChunkProcessor {
       log.info({ status: state?.status ?? 'unknown' }, 'chunk skipped: batch is gone or halted');
       return 'skipped';
     }
+    // Wait is per attempt: measured from when this attempt became runnable, not from the
+    // chunk's creation. Unknown (after a stall) is left out rather than guessed.
+    const waitSeconds = await this.options.clock.waitSeconds(job).catch((err: unknown) => {
+      log.warn({ err }, 'could not read when the chunk became runnable');
+      return undefined;
+    });
+    if (waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(waitSeconds * 1000));
+    const attempt: Attempt = { tally: this.options.meter.start(), waitSeconds, accounted: false };
     try {
-      await this.run(chunk, log, signal);
+      await this.run(chunk, log, attempt, signal);
       return 'done';
     } catch (err) {
+      // Failing after the chunk was accounted (e.g. while closing the batch): its cost is booked.
+      const usage = attempt.accounted ? NO_USAGE : this.usage(attempt);
       if (signal?.aborted && token) {
         // Shutting down: hand the chunk back untouched for another consumer. Its part may
-        // already be written; the next consumer replaces it whole, and nothing was accounted.
+        // already be written; the next consumer replaces it whole. Its records are not
+        // accounted, only what the cut-short attempt cost.
+        await this.recordRequeue(job, chunk, usage, SHUTDOWN, log);
         await job.moveToWait(token);
         log.info('chunk handed back to the queue (consumer shutting down)');
         throw new WaitingError();
@@ -161,10 +204,40 @@ export class ChunkProcessor {
       const reason = err instanceof Error ? err.message : String(err);
       if (!final) {
         log.warn({ err, attempt: job.attemptsMade + 1, attempts }, 'chunk attempt failed; will retry');
+        await this.recordRequeue(job, chunk, usage, failureReason(err), log, err);
         throw err;
       }
-      await this.recordFailure(chunk, reason, log);
+      await this.recordFailure(chunk, reason, log, { reason: failureReason(err), usage });
       throw new ChunkFailedError(reason);
+    } finally {
+      attempt.tally.stop();
+    }
+  }
+
+  /** An attempt's usage and timings, with its allocated cost. */
+  private usage({ tally, waitSeconds }: Attempt): AttemptUsage {
+    const { wallSeconds, cpuSeconds } = tally.stop();
+    const cost = chunkCost(wallSeconds, this.options.rates, this.options.concurrency);
+    return {
+      costUsd: cost.usd,
+      cpuSeconds,
+      allocatedCpuSeconds: cost.allocatedCpuSeconds,
+      wallSeconds,
+      wait: observe(waitSeconds, WAIT_BUCKETS),
+      processing: observe(wallSeconds, PROCESSING_BUCKETS),
+    };
+  }
+
+  /**
+   * An attempt that ends without finishing the chunk (retry or hand-back) still cost
+   * something, and tells the next attempt when it became runnable. Best effort: failing
+   * here must not hide the attempt's own error.
+   */
+  private async recordRequeue(job: Job, chunk: ChunkData, usage: AttemptUsage, reason: string, log: Logger, err?: unknown): Promise<void> {
+    try {
+      await Promise.all([this.options.clock.markRequeued(job, err), this.options.store.recordFailedAttempt(chunk.batchId, { ...usage, reason })]);
+    } catch (accountErr) {
+      log.warn({ err: accountErr }, 'could not account the failed attempt');
     }
   }
 
@@ -184,15 +257,11 @@ export class ChunkProcessor {
     }
   }
 
-  private async run(chunk: ChunkData, log: Logger, signal?: AbortSignal): Promise<void> {
-    const started = performance.now();
+  private async run(chunk: ChunkData, log: Logger, attempt: Attempt, signal?: AbortSignal): Promise<void> {
     const ref = parseModelRef(chunk.model, this.options.modelRoot);
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(ref));
     signal?.throwIfAborted();
 
-    // Parse, predict and serialise synchronously when the model is synchronous, so the CPU
-    // time measured here belongs to this chunk alone even with concurrent chunks.
-    const cpuStart = process.cpuUsage();
     const prepareStart = performance.now();
     const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: chunk.records.length }), (span) => {
       const prepared = prepareRecords(chunk, model.inputSize);
@@ -224,7 +293,6 @@ export class ChunkProcessor {
     const writeSpan = tracer.startSpan('batchinfer.output.write');
     const part = valid.length > 0 ? predictionLines(valid, predictions) : undefined;
     const errorLines = errors.length > 0 ? toJsonLines(errors) : undefined;
-    const cpu = process.cpuUsage(cpuStart);
     writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
     try {
       signal?.throwIfAborted();
@@ -248,25 +316,21 @@ export class ChunkProcessor {
         predictionCount++;
       }
     }
-    const wallSeconds = (performance.now() - started) / 1000;
-    const cost = chunkCost(wallSeconds, this.options.rates, this.options.concurrency);
-    await this.account(chunk, log, {
-      succeeded: valid.length,
-      failed: errors.length,
-      predictionSum,
-      predictionCount,
-      latencyMs,
-      chunkFailed: false,
-      costUsd: cost.usd,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      allocatedCpuSeconds: cost.allocatedCpuSeconds,
-      wallSeconds,
-    });
-    log.debug({ records: valid.length, record_errors: errors.length, wall_ms: Math.round(wallSeconds * 1000) }, 'chunk done');
+    const usage = this.usage(attempt);
+    await this.account(
+      chunk,
+      log,
+      { succeeded: valid.length, failed: errors.length, predictionSum, predictionCount, latencyMs, chunkFailed: false, ...usage },
+      () => (attempt.accounted = true),
+    );
+    log.debug({ records: valid.length, record_errors: errors.length, wall_ms: Math.round(usage.wallSeconds * 1000) }, 'chunk done');
   }
 
-  /** A chunk that failed for good: all its records go to its error file, and it counts as failed. */
-  async recordFailure(chunk: ChunkData, reason: string, log: Logger): Promise<void> {
+  /**
+   * A chunk that failed for good: all its records go to its error file, and it counts as
+   * failed, with the cost of its last attempt when it ran one.
+   */
+  async recordFailure(chunk: ChunkData, reason: string, log: Logger, failure: FinalFailure): Promise<void> {
     const errors = allRecordErrors(chunk, `chunk failed: ${reason}`);
     const sink = openBatchSink(chunk.outputUrl, chunk.batchId);
     await sink.remove(partName(chunk.chunkIndex));
@@ -279,18 +343,17 @@ export class ChunkProcessor {
       predictionCount: 0,
       latencyMs: 0,
       chunkFailed: true,
-      costUsd: 0,
-      cpuSeconds: 0,
-      allocatedCpuSeconds: 0,
-      wallSeconds: 0,
+      failureReason: failure.reason,
+      ...(failure.usage ?? NO_USAGE),
     });
     log.error({ reason, records: errors.length }, 'chunk failed after all attempts');
   }
 
   /** Counts the chunk in Redis; the chunk that completes the batch closes it (inside this span). */
-  private async account(chunk: ChunkData, log: Logger, result: ChunkResult): Promise<void> {
+  private async account(chunk: ChunkData, log: Logger, result: ChunkResult, onAccounted?: () => void): Promise<void> {
     await inSpan('batchinfer.batch.account', attrs({ [ATTR.batchId]: chunk.batchId, [ATTR.chunkIndex]: chunk.chunkIndex }), async () => {
       const signal = await this.options.store.recordChunk(chunk.batchId, chunk.chunkIndex, result);
+      onAccounted?.();
       if (signal === 'close') await this.options.closer.close(chunk.batchId);
       else if (signal === 'gone') log.warn('batch state is gone (expired or deleted); chunk output written but not accounted');
     });

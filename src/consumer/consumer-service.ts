@@ -3,7 +3,7 @@
  * scaled 0..N by KEDA on queue depth and never receives HTTP traffic for its work.
  */
 import os from 'node:os';
-import { Worker } from 'bullmq';
+import { MetricsTime, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch-closer.js';
@@ -16,8 +16,12 @@ import { startHealthServer } from '../shared/health-server.js';
 import { CHUNK_QUEUE } from '../shared/keys.js';
 import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { ATTR, inSpan } from '../shared/tracing.js';
+import { AttemptClock } from './attempt-clock.js';
 import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
 import type { ChunkOutcome } from './chunk-processor.js';
+import { ConsumerHeartbeat } from './consumer-heartbeat.js';
+import { STALLED } from './failure-reason.js';
+import { ResourceMeter } from './resource-meter.js';
 
 export interface ConsumerService {
   port: number;
@@ -46,7 +50,10 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
     rates: config,
     concurrency: config.consumerConcurrency,
     recordSampleRatio: config.telemetry.recordSampleRatio,
+    meter: new ResourceMeter(),
+    clock: new AttemptClock(storeRedis),
   });
+  const heartbeat = new ConsumerHeartbeat(storeRedis, config.queuePrefix, logger);
 
   const worker = new Worker<ChunkEventJson, ChunkOutcome, string>(
     CHUNK_QUEUE,
@@ -62,6 +69,9 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       runRetryDelay: RUN_RETRY_DELAY_MS,
       // Recorded on each job as `processedBy`: which pod had a chunk when it stalled.
       name: `${os.hostname()}:${process.pid}`,
+      // BullMQ's own per-minute completed/failed counts, which the exporter republishes
+      // through Queue.exportPrometheusMetrics; an hour of points keeps its read small.
+      metrics: { maxDataPoints: MetricsTime.ONE_HOUR },
       autorun: false,
     },
   );
@@ -82,7 +92,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       await inSpan(
         'batchinfer.chunk.fail',
         { attributes },
-        () => processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex })),
+        () => processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }), { reason: STALLED }),
         parentContext,
       );
     } catch (accountErr) {
@@ -94,6 +104,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const health = await startHealthServer(config.port, () => !draining && workerRedis.status === 'ready');
   void worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped'));
   await worker.waitUntilReady();
+  await heartbeat.start();
   logger.info({ port: health.port, concurrency: config.consumerConcurrency, prefix: config.queuePrefix }, 'consumer ready');
 
   return {
@@ -113,6 +124,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       } finally {
         clearTimeout(deadline);
       }
+      await heartbeat.stop();
       await health.close();
       await Promise.all([storeRedis.quit(), workerRedis.quit()]);
     },

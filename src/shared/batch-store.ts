@@ -4,11 +4,44 @@
  * chunk and the producer finishing ingest can never double-count or close a batch twice.
  */
 import type { Redis } from 'ioredis';
-import { batchIndexKey, batchKeys, idempotencyKey, ingestingIndexKey } from './keys.js';
+import { costMonth, MONTH_COST_TTL_SECONDS } from './cost.js';
+import type { Observation } from './histogram-buckets.js';
+import {
+  activeBatchesKey,
+  batchIndexKey,
+  batchKeys,
+  finishedBatchesKey,
+  idempotencyKey,
+  ingestingIndexKey,
+  metricKeys,
+  teamMonthCostKey,
+} from './keys.js';
+import type { MetricKeys } from './keys.js';
 import type { BatchRequest, BatchStatus, BatchView } from './types.js';
 
+/** What one attempt at a chunk cost and how long it waited and ran, whatever its outcome. */
+export interface AttemptUsage {
+  /** Allocated cost of the attempt, USD. */
+  costUsd: number;
+  /** CPU seconds the attempt actually used. */
+  cpuSeconds: number;
+  /** CPU seconds allocated to the attempt (its share of the pod's limit × wall time). */
+  allocatedCpuSeconds: number;
+  wallSeconds: number;
+  /** Wait of this attempt (from when it became runnable to when it started). */
+  wait: Observation;
+  /** Processing time of this attempt. */
+  processing: Observation;
+}
+
+/** An attempt that failed and will be retried (or was handed back on shutdown). */
+export interface FailedAttempt extends AttemptUsage {
+  /** Low-cardinality reason, a metric label. */
+  reason: string;
+}
+
 /** What a consumer reports for one chunk (counts are replaced on replay, cost is added). */
-export interface ChunkResult {
+export interface ChunkResult extends AttemptUsage {
   succeeded: number;
   failed: number;
   /** Sum and count of numeric predictions, for `avg_prediction`. */
@@ -18,10 +51,8 @@ export interface ChunkResult {
   latencyMs: number;
   /** The chunk failed after all its attempts (its records are reported as errors). */
   chunkFailed: boolean;
-  costUsd: number;
-  cpuSeconds: number;
-  allocatedCpuSeconds: number;
-  wallSeconds: number;
+  /** Why it failed (a low-cardinality metric label), when `chunkFailed`. */
+  failureReason?: string;
 }
 
 /** Result of a transition: whether the caller should now close the batch. */
@@ -38,7 +69,48 @@ local function readyToClose(batchKey)
 end
 `;
 
-const RECORD_CHUNK = `${CLOSE_CHECK}
+// Cost attribution and histograms, shared by the chunk and attempt scripts. Labels come
+// from the batch hash, so callers never pass them and a chunk cannot be misattributed.
+const METRICS = `
+local function attribution(batchKey)
+  local team, project = '', ''
+  local raw = redis.call('HGET', batchKey, 'labels')
+  if raw then
+    local ok, labels = pcall(cjson.decode, raw)
+    if ok and type(labels) == 'table' then
+      if type(labels.team) == 'string' then team = labels.team end
+      if type(labels.project) == 'string' then project = labels.project end
+    end
+  end
+  return team, project, (redis.call('HGET', batchKey, 'model') or '')
+end
+local function observe(histKey, bucket, value)
+  if bucket == '' then return end
+  redis.call('HINCRBY', histKey, bucket, 1)
+  redis.call('HINCRBY', histKey, 'count', 1)
+  redis.call('HINCRBYFLOAT', histKey, 'sum', value)
+end
+-- costKeys: usd, cpu, allocated, team-month; cost: usd, cpu, allocated, wall
+local function addCost(batchKey, costKeys, cost, monthTtl, team, tuple)
+  redis.call('HINCRBYFLOAT', batchKey, 'costUsd', cost[1])
+  redis.call('HINCRBYFLOAT', batchKey, 'cpuSeconds', cost[2])
+  redis.call('HINCRBYFLOAT', batchKey, 'allocatedCpuSeconds', cost[3])
+  redis.call('HINCRBYFLOAT', batchKey, 'wallSeconds', cost[4])
+  redis.call('HINCRBYFLOAT', costKeys[1], tuple, cost[1])
+  redis.call('HINCRBYFLOAT', costKeys[2], tuple, cost[2])
+  redis.call('HINCRBYFLOAT', costKeys[3], tuple, cost[3])
+  redis.call('HINCRBYFLOAT', costKeys[4], team, cost[1])
+  redis.call('EXPIRE', costKeys[4], monthTtl)
+end
+`;
+
+// KEYS: batch, chunks, failed, wait hist, processing hist, records, chunk failures,
+//       cost usd, cpu s, allocated cpu s, team-month cost
+// ARGV: idx, succeeded, failed, predSum, predCount, latency, chunkFailed, usd, cpu, allocated,
+//       wall, waitBucket, wait, processingBucket, processing, failureReason, monthTtl
+const RECORD_CHUNK = `${CLOSE_CHECK}${METRICS}
+observe(KEYS[4], ARGV[12], ARGV[13])
+observe(KEYS[5], ARGV[14], ARGV[15])
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local idx = ARGV[1]
 local s, f, p, pc, l, x = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -63,37 +135,75 @@ redis.call('HINCRBY', KEYS[1], 'parts', part)
 redis.call('HINCRBY', KEYS[1], 'predictionCount', pc)
 redis.call('HINCRBYFLOAT', KEYS[1], 'predictionSum', string.format('%.17g', p))
 redis.call('HINCRBYFLOAT', KEYS[1], 'latencyMs', string.format('%.17g', l))
-redis.call('HINCRBYFLOAT', KEYS[1], 'costUsd', ARGV[8])
-redis.call('HINCRBYFLOAT', KEYS[1], 'cpuSeconds', ARGV[9])
-redis.call('HINCRBYFLOAT', KEYS[1], 'allocatedCpuSeconds', ARGV[10])
-redis.call('HINCRBYFLOAT', KEYS[1], 'wallSeconds', ARGV[11])
+local team, project, model = attribution(KEYS[1])
+addCost(KEYS[1], {KEYS[8], KEYS[9], KEYS[10], KEYS[11]}, {ARGV[8], ARGV[9], ARGV[10], ARGV[11]}, ARGV[17], team, cjson.encode({team, project, model}))
+-- Counters only grow: a replay adds what it raises (a failed chunk that later succeeds
+-- counts its records once as failed, then once as succeeded).
+if s > 0 then redis.call('HINCRBY', KEYS[6], cjson.encode({'succeeded', team, project, model}), s) end
+if f > 0 then redis.call('HINCRBY', KEYS[6], cjson.encode({'failed', team, project, model}), f) end
+if x > 0 then redis.call('HINCRBY', KEYS[7], ARGV[16], 1) end
 return readyToClose(KEYS[1])
 `;
 
+// KEYS: batch, wait hist, processing hist, chunk retries, cost usd, cpu s, allocated cpu s, team-month cost
+// ARGV: usd, cpu, allocated, wall, waitBucket, wait, processingBucket, processing, reason, monthTtl
+const RECORD_ATTEMPT = `${METRICS}
+observe(KEYS[2], ARGV[5], ARGV[6])
+observe(KEYS[3], ARGV[7], ARGV[8])
+redis.call('HINCRBY', KEYS[4], ARGV[9], 1)
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local team, project, model = attribution(KEYS[1])
+addCost(KEYS[1], {KEYS[5], KEYS[6], KEYS[7], KEYS[8]}, {ARGV[1], ARGV[2], ARGV[3], ARGV[4]}, ARGV[10], team, cjson.encode({team, project, model}))
+return 0
+`;
+
+// Every status transition also moves the batch gauges and the in-progress and finished
+// sets, so the exporter reads batches by status without scanning batches.
+const LEAVE_ACTIVE = `
+-- gauges: ingesting/running now, created and <final status> totals; finished: the set of
+-- the new status, trimmed to the batch TTL (what the status API still knows).
+local function leaveActive(gauges, active, finished, from, to, id, now, ttl)
+  redis.call('HINCRBY', gauges, from, -1)
+  redis.call('HINCRBY', gauges, to, 1)
+  redis.call('ZREM', active, id)
+  redis.call('ZADD', finished, now, id)
+  redis.call('ZREMRANGEBYSCORE', finished, '-inf', '(' .. (now - ttl * 1000))
+end
+`;
+
+// KEYS: batch, ingesting index, batch gauges. ARGV: chunksTotal, recordsTotal, ingestedAt, id
 const MARK_INGESTED = `${CLOSE_CHECK}
 if redis.call('HGET', KEYS[1], 'status') ~= 'ingesting' then return -1 end
 redis.call('HSET', KEYS[1], 'chunksTotal', ARGV[1], 'recordsTotal', ARGV[2], 'status', 'running', 'ingestedAt', ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[4])
+redis.call('HINCRBY', KEYS[3], 'ingesting', -1)
+redis.call('HINCRBY', KEYS[3], 'running', 1)
 return readyToClose(KEYS[1])
 `;
 
 // Moves a running batch to its final status; returns 0 when someone else already did.
-const FINISH = `
+// KEYS: batch, chunks, failed, batch gauges, active set, finished set of the new status
+// ARGV: status, completedAt, error, ttl, id, now ms
+const FINISH = `${LEAVE_ACTIVE}
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'completedAt', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'error', ARGV[3]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+leaveActive(KEYS[4], KEYS[5], KEYS[6], 'running', ARGV[1], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[4]))
 return 1
 `;
 
 // Fails (or cancels) a batch that has not finished; halted batches' chunks are skipped.
-const HALT = `
+// KEYS: batch, chunks, failed, ingesting index, batch gauges, active set, finished set of the new status
+// ARGV: status, error, completedAt, ttl, id, error code, now ms
+const HALT = `${LEAVE_ACTIVE}
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st or st == 'completed' or st == 'failed' or st == 'cancelled' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'completedAt', ARGV[3], 'halted', '1')
 if ARGV[6] and ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'errorCode', ARGV[6]) end
 for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 redis.call('ZREM', KEYS[4], ARGV[5])
+leaveActive(KEYS[5], KEYS[6], KEYS[7], st, ARGV[1], ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[4]))
 return 1
 `;
 
@@ -114,11 +224,15 @@ return existing
 // Reopens a batch that failed with failed chunks, for the chunks in ARGV to run again: each
 // one's accounting is taken back out (as if it had never run), so the batch closes again,
 // by the usual rule, once they are all accounted. Returns how many chunks were reopened,
-// or -1 when the batch is not a failed batch whose chunks can run again.
+// or -1 when the batch is not a failed batch whose chunks can run again. It is in progress
+// again for the gauges (its earlier failure stays counted in the `failed` total).
+// KEYS: batch, chunks, failed, batch gauges, active set, finished set of 'failed', batch index
+// ARGV: id, now ms, chunk indexes...
 const REOPEN = `
 if redis.call('HGET', KEYS[1], 'status') ~= 'failed' or redis.call('HGET', KEYS[1], 'halted') == '1' then return -1 end
 local n = 0
-for _, idx in ipairs(ARGV) do
+for i = 3, #ARGV do
+  local idx = ARGV[i]
   if redis.call('SREM', KEYS[3], idx) == 1 then
     n = n + 1
     local old = redis.call('HGET', KEYS[2], idx)
@@ -140,24 +254,33 @@ if n == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'running')
 redis.call('HDEL', KEYS[1], 'completedAt', 'error')
 for i = 1, 3 do redis.call('PERSIST', KEYS[i]) end
+redis.call('HINCRBY', KEYS[4], 'running', 1)
+redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('ZADD', KEYS[5], redis.call('ZSCORE', KEYS[7], ARGV[1]) or ARGV[2], ARGV[1])
 return n
 `;
 
 interface BatchCommands {
   batchClaimKeys(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string | null>;
-  batchRecordChunk(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  batchMarkIngested(k1: string, ...args: (string | number)[]): Promise<number>;
-  batchFinish(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
-  batchHalt(k1: string, k2: string, k3: string, k4: string, ...args: (string | number)[]): Promise<number>;
-  batchReopen(k1: string, k2: string, k3: string, ...args: (string | number)[]): Promise<number>;
+  batchRecordChunk(...keysAndArgs: (string | number)[]): Promise<number>;
+  batchRecordAttempt(...keysAndArgs: (string | number)[]): Promise<number>;
+  batchMarkIngested(...keysAndArgs: (string | number)[]): Promise<number>;
+  batchFinish(...keysAndArgs: (string | number)[]): Promise<number>;
+  batchHalt(...keysAndArgs: (string | number)[]): Promise<number>;
+  batchReopen(...keysAndArgs: (string | number)[]): Promise<number>;
 }
 
 const toSignal = (n: number): CloseSignal => (n === 1 ? 'close' : n === -1 ? 'gone' : 'open');
 const num = (v: string | undefined): number => (v === undefined || v === '' ? 0 : Number(v));
 const nowIso = (): string => new Date().toISOString();
 
+/** Cost arguments of the accounting scripts: allocated USD, used CPU s, allocated CPU s, wall s. */
+const costArgs = (u: AttemptUsage): number[] => [u.costUsd, u.cpuSeconds, u.allocatedCpuSeconds, u.wallSeconds];
+const observationArgs = (u: AttemptUsage): (string | number)[] => [u.wait.bucket, u.wait.value, u.processing.bucket, u.processing.value];
+
 export class BatchStore {
   private readonly redis: Redis & BatchCommands;
+  private readonly metrics: MetricKeys;
 
   constructor(
     redis: Redis,
@@ -165,17 +288,25 @@ export class BatchStore {
     private readonly ttlSeconds: number,
   ) {
     redis.defineCommand('batchClaimKeys', { lua: CLAIM_KEYS });
-    redis.defineCommand('batchRecordChunk', { numberOfKeys: 3, lua: RECORD_CHUNK });
-    redis.defineCommand('batchMarkIngested', { numberOfKeys: 2, lua: MARK_INGESTED });
-    redis.defineCommand('batchFinish', { numberOfKeys: 3, lua: FINISH });
-    redis.defineCommand('batchHalt', { numberOfKeys: 4, lua: HALT });
-    redis.defineCommand('batchReopen', { numberOfKeys: 3, lua: REOPEN });
+    redis.defineCommand('batchRecordChunk', { numberOfKeys: 11, lua: RECORD_CHUNK });
+    redis.defineCommand('batchRecordAttempt', { numberOfKeys: 8, lua: RECORD_ATTEMPT });
+    redis.defineCommand('batchMarkIngested', { numberOfKeys: 3, lua: MARK_INGESTED });
+    redis.defineCommand('batchFinish', { numberOfKeys: 6, lua: FINISH });
+    redis.defineCommand('batchHalt', { numberOfKeys: 7, lua: HALT });
+    redis.defineCommand('batchReopen', { numberOfKeys: 7, lua: REOPEN });
     this.redis = redis as Redis & BatchCommands;
+    this.metrics = metricKeys(prefix);
   }
 
   private keys(id: string): [string, string, string] {
     const k = batchKeys(this.prefix, id);
     return [k.batch, k.chunks, k.failed];
+  }
+
+  /** Keys of the cost counters: per label, and this month's per team. */
+  private costKeys(): string[] {
+    const m = this.metrics;
+    return [m.costUsd, m.cpuSeconds, m.allocatedCpuSeconds, teamMonthCostKey(this.prefix, costMonth())];
   }
 
   /**
@@ -201,8 +332,16 @@ export class BatchStore {
   async create(id: string, request: BatchRequest, traceId?: string): Promise<void> {
     const [batchKey] = this.keys(id);
     const now = Date.now();
-    await this.redis
-      .multi()
+    const tx = this.redis.multi();
+    // The last start per schedule, so a missed scheduled run can alert.
+    if (request.schedule) tx.hset(this.metrics.scheduleStarts, request.schedule, now);
+    // Counters of a new label combination start at 0 before its first chunk, so Prometheus'
+    // increase() and rate() count that chunk too (a series born non-zero loses its first step).
+    const labels = [request.labels.team ?? '', request.labels.project ?? '', request.model];
+    const m = this.metrics;
+    for (const key of [m.costUsd, m.cpuSeconds, m.allocatedCpuSeconds]) tx.hincrbyfloat(key, JSON.stringify(labels), 0);
+    for (const outcome of ['succeeded', 'failed']) tx.hincrby(m.records, JSON.stringify([outcome, ...labels]), 0);
+    await tx
       .hset(batchKey, {
         id,
         status: 'ingesting' satisfies BatchStatus,
@@ -220,6 +359,9 @@ export class BatchStore {
       })
       .zadd(batchIndexKey(this.prefix), now, id)
       .zadd(ingestingIndexKey(this.prefix), now, id)
+      .zadd(activeBatchesKey(this.prefix), now, id)
+      .hincrby(this.metrics.batches, 'ingesting', 1)
+      .hincrby(this.metrics.batches, 'created', 1)
       .exec();
   }
 
@@ -268,12 +410,25 @@ export class BatchStore {
 
   async markIngested(id: string, chunksTotal: number, recordsTotal: number): Promise<CloseSignal> {
     const [batchKey] = this.keys(id);
-    return toSignal(await this.redis.batchMarkIngested(batchKey, ingestingIndexKey(this.prefix), chunksTotal, recordsTotal, nowIso(), id));
+    return toSignal(
+      await this.redis.batchMarkIngested(batchKey, ingestingIndexKey(this.prefix), this.metrics.batches, chunksTotal, recordsTotal, nowIso(), id),
+    );
   }
 
+  /**
+   * Accounts a chunk's result, its attempt's cost and timings, and the metrics the exporter
+   * publishes (records by outcome, failures by reason, cost by label, histograms): one
+   * script, one round trip per chunk.
+   */
   async recordChunk(id: string, chunkIndex: number, r: ChunkResult): Promise<CloseSignal> {
+    const m = this.metrics;
     const result = await this.redis.batchRecordChunk(
       ...this.keys(id),
+      m.waitHistogram,
+      m.processingHistogram,
+      m.records,
+      m.chunkFailures,
+      ...this.costKeys(),
       chunkIndex,
       r.succeeded,
       r.failed,
@@ -281,22 +436,62 @@ export class BatchStore {
       r.predictionCount,
       r.latencyMs,
       r.chunkFailed ? 1 : 0,
-      r.costUsd,
-      r.cpuSeconds,
-      r.allocatedCpuSeconds,
-      r.wallSeconds,
+      ...costArgs(r),
+      ...observationArgs(r),
+      r.failureReason ?? 'error',
+      MONTH_COST_TTL_SECONDS,
     );
     return toSignal(result);
   }
 
+  /**
+   * Accounts an attempt that failed and will be retried: the resources it used are part of
+   * the batch's cost even though its records will be counted by a later attempt.
+   */
+  async recordFailedAttempt(id: string, a: FailedAttempt): Promise<void> {
+    const m = this.metrics;
+    await this.redis.batchRecordAttempt(
+      this.keys(id)[0],
+      m.waitHistogram,
+      m.processingHistogram,
+      m.chunkRetries,
+      ...this.costKeys(),
+      ...costArgs(a),
+      ...observationArgs(a),
+      a.reason,
+      MONTH_COST_TTL_SECONDS,
+    );
+  }
+
   /** Final transition of a running batch. Returns false when another process finished it first. */
   async finish(id: string, status: 'completed' | 'failed', error?: string): Promise<boolean> {
-    return (await this.redis.batchFinish(...this.keys(id), status, nowIso(), error ?? '', this.ttlSeconds)) === 1;
+    const keys = [...this.keys(id), this.metrics.batches, activeBatchesKey(this.prefix), finishedBatchesKey(this.prefix, status)];
+    return (await this.redis.batchFinish(...keys, status, nowIso(), error ?? '', this.ttlSeconds, id, Date.now())) === 1;
   }
 
   /** Stops a batch that has not finished (ingest failure, cancellation); `code` is the error's stable code. */
   async halt(id: string, status: 'failed' | 'cancelled', error: string, code = ''): Promise<boolean> {
-    return (await this.redis.batchHalt(...this.keys(id), ingestingIndexKey(this.prefix), status, error, nowIso(), this.ttlSeconds, id, code)) === 1;
+    const keys = [
+      ...this.keys(id),
+      ingestingIndexKey(this.prefix),
+      this.metrics.batches,
+      activeBatchesKey(this.prefix),
+      finishedBatchesKey(this.prefix, status),
+    ];
+    return (await this.redis.batchHalt(...keys, status, error, nowIso(), this.ttlSeconds, id, code, Date.now())) === 1;
+  }
+
+  /**
+   * The oldest batches in progress (ingesting or running), at most `limit`: one ZRANGE and
+   * one pipelined read, whatever the number of batches ever run.
+   */
+  async listActive(limit: number): Promise<BatchView[]> {
+    const ids = await this.redis.zrange(activeBatchesKey(this.prefix), 0, String(limit - 1));
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys(id)[0]);
+    const results = (await pipeline.exec()) ?? [];
+    return results.flatMap(([err, hash]) => (err || !(hash as Record<string, string>).id ? [] : [toView(hash as Record<string, string>, [])]));
   }
 
   /**
@@ -306,7 +501,14 @@ export class BatchStore {
    */
   async reopen(id: string, chunkIndexes: readonly number[]): Promise<number> {
     if (chunkIndexes.length === 0) return 0;
-    return this.redis.batchReopen(...this.keys(id), ...chunkIndexes);
+    const keys = [
+      ...this.keys(id),
+      this.metrics.batches,
+      activeBatchesKey(this.prefix),
+      finishedBatchesKey(this.prefix, 'failed'),
+      batchIndexKey(this.prefix),
+    ];
+    return this.redis.batchReopen(...keys, id, Date.now(), ...chunkIndexes);
   }
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */
@@ -354,6 +556,7 @@ function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
     cost: {
       usd,
       cpuSeconds: num(h.cpuSeconds),
+      allocatedCpuSeconds: allocated,
       wallSeconds: num(h.wallSeconds),
       usdPerRecord: processed > 0 ? usd / processed : 0,
       efficiency: allocated > 0 ? num(h.cpuSeconds) / allocated : null,

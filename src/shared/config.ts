@@ -212,6 +212,22 @@ export interface Config {
   knative: { service?: string; revision?: string; configuration?: string };
   /** Tracing (OpenTelemetry). */
   telemetry: TelemetryConfig;
+  /**
+   * `TEAM_BUDGETS_USD`, monthly budget per team in USD as JSON (`{"risk": 100}`); the exporter
+   * publishes this calendar month's (UTC) cost over it as `batchinfer_budget_used_ratio`.
+   * @defaultValue `{}` (no budgets)
+   */
+  teamBudgetsUsd: Record<string, number>;
+  /**
+   * `SCHEDULE_MAX_INTERVAL_SECONDS`: longest expected gap between two batches of a schedule,
+   * after which the "scheduled run missed" alert fires. A number for every schedule, or JSON
+   * `{"nightly": 90000, "*": 7200}` (`*` is the default). @defaultValue 90000 (25 h) for all
+   */
+  scheduleMaxInterval: { defaultSeconds: number; bySchedule: Record<string, number> };
+  /** `EXPORTER_SAMPLE_SECONDS`, how often the exporter samples Redis for its page's charts. @defaultValue 5 */
+  exporterSampleSeconds: number;
+  /** `EXPORTER_HISTORY_SECONDS`, how much history the exporter's page keeps in memory. @defaultValue 3600 */
+  exporterHistorySeconds: number;
 }
 
 function raw(env: Env, name: string): string | undefined {
@@ -424,6 +440,43 @@ export function readTelemetryConfig(env: Env): TelemetryConfig {
   };
 }
 
+function parseJsonObject(name: string, value: string, example: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError(name, `expected JSON like ${example}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(name, `expected a JSON object like ${example}`);
+  return parsed as Record<string, unknown>;
+}
+
+function nonNegativeNumbers(name: string, object: Record<string, unknown>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, v] of Object.entries(object)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ConfigError(name, `'${key}' must be a number >= 0`);
+    out[key] = v;
+  }
+  return out;
+}
+
+function readTeamBudgets(env: Env): Record<string, number> {
+  const value = raw(env, 'TEAM_BUDGETS_USD');
+  if (value === undefined) return {};
+  return nonNegativeNumbers('TEAM_BUDGETS_USD', parseJsonObject('TEAM_BUDGETS_USD', value, '{"risk": 100}'));
+}
+
+const DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS = 25 * 3600;
+
+function readScheduleMaxInterval(env: Env): Config['scheduleMaxInterval'] {
+  const name = 'SCHEDULE_MAX_INTERVAL_SECONDS';
+  const value = raw(env, name);
+  if (value === undefined) return { defaultSeconds: DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS, bySchedule: {} };
+  if (!value.startsWith('{')) return { defaultSeconds: readNumber(env, name, DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS, 1), bySchedule: {} };
+  const { '*': fallback, ...bySchedule } = nonNegativeNumbers(name, parseJsonObject(name, value, '{"nightly": 90000, "*": 7200}'));
+  return { defaultSeconds: fallback ?? DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS, bySchedule };
+}
+
 /** Reads the whole configuration from `env`. Throws {@link ConfigError} on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const cpuLimit = readString(env, 'CPU_LIMIT', '500m');
@@ -478,5 +531,9 @@ export function loadConfig(env: Env = process.env): Config {
       configuration: readOptionalString(env, 'K_CONFIGURATION'),
     },
     telemetry: readTelemetryConfig(env),
+    teamBudgetsUsd: readTeamBudgets(env),
+    scheduleMaxInterval: readScheduleMaxInterval(env),
+    exporterSampleSeconds: readInt(env, 'EXPORTER_SAMPLE_SECONDS', 5, 1, 3600),
+    exporterHistorySeconds: readInt(env, 'EXPORTER_HISTORY_SECONDS', 3600, 60, 7 * 24 * 3600),
   };
 }

@@ -32,3 +32,11 @@ export function chunkCost(wallSeconds: number, rates: CostRates, concurrency = 1
 export function cpuEfficiency(usedCpuSeconds: number, allocatedCpuSeconds: number): number | null {
   return allocatedCpuSeconds > 0 ? usedCpuSeconds / allocatedCpuSeconds : null;
 }
+
+/** The calendar month (UTC, `YYYY-MM`) a cost is booked in, for monthly team budgets. */
+export function costMonth(at: Date = new Date()): string {
+  return at.toISOString().slice(0, 7);
+}
+
+/** Monthly team cost is kept a little over a year, for month-over-month comparisons. */
+export const MONTH_COST_TTL_SECONDS = 400 * 24 * 3600;

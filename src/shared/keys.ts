@@ -39,3 +39,74 @@ export const ingestLeaseKey = (prefix: string, batchId: string): string => `${pr
 
 /** Sorted set of live producers (instance id → last heartbeat ms): who can take over an ingest. */
 export const producersKey = (prefix: string): string => `${prefix}:producers`;
+/** Sorted set of the batches in progress (ingesting or running), scored by creation time (ms). */
+export const activeBatchesKey = (prefix: string): string => `${prefix}:batches:active`;
+
+/**
+ * Sorted set of the batches that reached a final status, scored by when (ms). Trimmed to
+ * the batch TTL on every write, so it holds exactly the batches the status API still knows.
+ */
+export const finishedBatchesKey = (prefix: string, status: string): string => `${prefix}:batches:finished:${status}`;
+
+/**
+ * Sorted set of live consumers, scored by their last heartbeat (ms). Consumers scale to zero
+ * and cannot be scraped, so they announce themselves here and the exporter counts them.
+ */
+export const consumersKey = (prefix: string): string => `${prefix}:consumers`;
+
+/** How often a consumer renews its heartbeat, and how long one counts as alive. */
+export const CONSUMER_HEARTBEAT_MS = 10_000;
+export const CONSUMER_ALIVE_MS = 3 * CONSUMER_HEARTBEAT_MS;
+
+/**
+ * Hash field a consumer writes into a BullMQ job's own hash when an attempt ends without
+ * finishing the chunk (retry or hand-back): `<next attempt number>:<epoch ms it is runnable
+ * from>`. The next attempt's wait is measured from it, so retries never inflate the wait.
+ * It lives and dies with the job.
+ */
+export const JOB_READY_FIELD = 'bi:ready';
+
+/**
+ * Counters that consumers and batch transitions write and the exporter publishes. They are
+ * monotonic (Prometheus counters) except the batch gauges, and every key shares the queue
+ * prefix's hash slot.
+ */
+export interface MetricKeys {
+  /** Hash: non-cumulative histogram of per-attempt chunk wait: bucket bound → count, plus `count` and `sum`. */
+  waitHistogram: string;
+  /** Hash: the same for per-attempt processing time. */
+  processingHistogram: string;
+  /** Hash: JSON `[outcome, team, project, model]` → records. */
+  records: string;
+  /** Hash: reason → chunks that failed after all their attempts. */
+  chunkFailures: string;
+  /** Hash: reason → attempts that failed and were retried (or handed back). */
+  chunkRetries: string;
+  /** Hashes: JSON `[team, project, model]` → allocated USD, used CPU s, allocated CPU s. */
+  costUsd: string;
+  cpuSeconds: string;
+  allocatedCpuSeconds: string;
+  /** Hash: `ingesting`/`running` gauges, `created` and `<final status>` totals. */
+  batches: string;
+  /** Hash: schedule name → epoch ms of the last batch it started. */
+  scheduleStarts: string;
+}
+
+export function metricKeys(prefix: string): MetricKeys {
+  const m = `${prefix}:metrics`;
+  return {
+    waitHistogram: `${m}:chunk-wait`,
+    processingHistogram: `${m}:chunk-processing`,
+    records: `${m}:records`,
+    chunkFailures: `${m}:chunk-failures`,
+    chunkRetries: `${m}:chunk-retries`,
+    costUsd: `${m}:cost-usd`,
+    cpuSeconds: `${m}:cpu-seconds`,
+    allocatedCpuSeconds: `${m}:allocated-cpu-seconds`,
+    batches: `${m}:batches`,
+    scheduleStarts: `${m}:schedule-starts`,
+  };
+}
+
+/** Hash: team → allocated USD in one calendar month (UTC, `YYYY-MM`), for budgets. */
+export const teamMonthCostKey = (prefix: string, month: string): string => `${prefix}:metrics:team-cost:${month}`;

@@ -102,11 +102,18 @@ export interface BatchView {
   chunks: { total: number | null; enqueued: number; completed: number; failed: number };
   records: { total: number | null; read: number; succeeded: number; failed: number };
   cost: {
+    /** Allocated cost: the consumers' limits × wall time, every attempt included. */
     usd: number;
+    /** CPU seconds the consumers actually used for the batch's chunks, every attempt included. */
     cpuSeconds: number;
+    /** CPU seconds allocated to them (limit × wall time, split between concurrent chunks). */
+    allocatedCpuSeconds: number;
     wallSeconds: number;
     usdPerRecord: number;
-    /** Used CPU seconds over allocated CPU seconds, 0..1 (can exceed 1 with helper threads). */
+    /**
+     * Used over allocated CPU seconds. Usually 0..1; it can exceed 1 when a chunk used an
+     * idle concurrency slot's share, or the model's own threads, beyond its allocation.
+     */
     efficiency: number | null;
   };
   output: { url: string; parts: number };

@@ -14,6 +14,7 @@ import { BatchCloser } from '../../src/shared/batch-closer.js';
 import type { Manifest } from '../../src/shared/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch-store.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
+import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
 
@@ -40,6 +41,8 @@ const result = (succeeded: number): ChunkResult => ({
   cpuSeconds: 0.01,
   allocatedCpuSeconds: 0.02,
   wallSeconds: 0.04,
+  wait: NO_OBSERVATION,
+  processing: NO_OBSERVATION,
 });
 
 describe('BatchCloser', () => {

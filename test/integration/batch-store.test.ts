@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BatchStore } from '../../src/shared/batch-store.js';
+import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
 import type { BatchRequest } from '../../src/shared/types.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
@@ -32,6 +33,8 @@ const result = (succeeded: number, failed: number, extra: Partial<ChunkResult> =
   cpuSeconds: 0.01,
   allocatedCpuSeconds: 0.02,
   wallSeconds: 0.04,
+  wait: NO_OBSERVATION,
+  processing: NO_OBSERVATION,
   ...extra,
 });
 

@@ -17,7 +17,7 @@ const manifest: Manifest = {
     chunks: { total: 2, enqueued: 2, completed: 2, failed: 0 },
   },
   failedChunks: [],
-  cost: { usd: 0.002, cpuSeconds: 0.1, wallSeconds: 0.3, usdPerRecord: 0.0002, efficiency: 0.6 },
+  cost: { usd: 0.002, cpuSeconds: 0.1, allocatedCpuSeconds: 0.1667, wallSeconds: 0.3, usdPerRecord: 0.0002, efficiency: 0.6 },
   timings: { createdAt: '2025-01-01T00:00:00.000Z', ingestedAt: '2025-01-01T00:00:01.000Z', completedAt: '2025-01-01T00:00:02.000Z', durationMs: 2000 },
   total_records: 10,
   avg_prediction: 3.5,
