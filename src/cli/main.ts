@@ -9,6 +9,7 @@ Commands:
                             run producer, consumers and Redis locally until the batch is done
   producer                  start the producer HTTP API (container entrypoint)
   consumer                  start a chunk consumer (container entrypoint)
+  exporter                  start the queue/cost exporter: /metrics, JSON API, dashboard page
   submit <datasetUrl> [--server URL] [--model M] [--label key=value]... [--schedule NAME] [--json]
                             submit a batch to a running producer
   status <id> [--server URL] [--watch] [--json]
@@ -23,6 +24,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run-command.js')).runCommand,
   producer: async () => (await import('./service-commands.js')).producerCommand,
   consumer: async () => (await import('./service-commands.js')).consumerCommand,
+  exporter: async () => (await import('./service-commands.js')).exporterCommand,
   submit: async () => (await import('./client-commands.js')).submitCommand,
   status: async () => (await import('./client-commands.js')).statusCommand,
 };

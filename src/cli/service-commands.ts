@@ -1,9 +1,9 @@
 /**
- * Container entrypoints: `batchinfer producer` and `batchinfer consumer`. Each reads its
- * configuration once (a malformed variable stops it with one line), starts tracing when it
- * is configured (before any span can be started), logs JSON to stdout, and on SIGTERM
- * drains (also when the signal arrives while it is still starting), then flushes its
- * spans, then exits.
+ * Container entrypoints: `batchinfer producer`, `batchinfer consumer` and `batchinfer exporter`.
+ * Each reads its configuration once (a malformed variable stops it with one line), starts
+ * tracing when it is configured (before any span can be started), logs JSON to stdout, and
+ * on SIGTERM drains (also when the signal arrives while it is still starting), then flushes
+ * its spans, then exits.
  */
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
@@ -60,4 +60,9 @@ export async function producerCommand(): Promise<number> {
 export async function consumerCommand(): Promise<number> {
   const { startConsumer } = await import('../consumer/consumer-service.js');
   return runService('consumer', startConsumer);
+}
+
+export async function exporterCommand(): Promise<number> {
+  const { startExporter } = await import('../exporter/exporter-service.js');
+  return runService('exporter', startExporter);
 }
