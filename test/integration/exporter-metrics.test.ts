@@ -1,0 +1,234 @@
+/**
+ * `batchinfer exporter` against a real Redis, with real producer and consumer processes:
+ * chunks waiting (no consumer yet), one chunk held active, chunks that fail for good, and a
+ * batch that completes. `/metrics` must count each of them, agree with the status API on
+ * cost, and pass `promtool check metrics` at every step.
+ */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { WaitingError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Manifest } from '../../src/shared/batch-closer.js';
+import { BatchStore } from '../../src/shared/batch-store.js';
+import { CHUNK_QUEUE } from '../../src/shared/keys.js';
+import type { BatchView } from '../../src/shared/types.js';
+import { startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { writeJsonlDataset } from '../helpers/datasets.js';
+import { sampleSum, sampleValue } from '../helpers/metrics-text.js';
+import { checkMetrics } from '../helpers/promtool.js';
+import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait-until.js';
+
+let dir: string;
+let server: LocalRedis;
+let redis: Redis;
+const services: RunningService[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-exporter-'));
+  server = await startTestRedis();
+  redis = connect(server.url);
+});
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.stop()));
+  await redis?.quit();
+  await server?.stop();
+});
+
+async function scrape(exporter: RunningService): Promise<string> {
+  const res = await fetch(`${exporter.url}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+  return res.text();
+}
+
+/** A scrape once `ready` holds for it (the exporter reuses a read for up to a second). */
+async function scrapeWhen(exporter: RunningService, ready: (text: string) => boolean, what: string): Promise<string> {
+  return waitUntil(async () => ((t) => (ready(t) ? t : undefined))(await scrape(exporter)), { what });
+}
+
+async function expectPromtoolClean(text: string): Promise<void> {
+  const result = await checkMetrics(text);
+  expect(result.output).toBe('');
+  expect(result.code).toBe(0);
+}
+
+describe('batchinfer exporter', () => {
+  it('publishes waiting, active and failed chunks, records, cost and batches from Redis', async () => {
+    const prefix = freshPrefix('exporter');
+    const output = path.join(dir, 'out');
+    const budget = 0.000001;
+    const env = {
+      REDIS_URL: server.url,
+      QUEUE_PREFIX: prefix,
+      OUTPUT_URL: pathToFileURL(output).toString(),
+      DATASET_ALLOWED_SCHEMES: 'file',
+      MODEL_ROOT: dir,
+      CHUNK_SIZE: '100',
+      TEAM_BUDGETS_USD: JSON.stringify({ risk: budget }),
+      SCHEDULE_MAX_INTERVAL_SECONDS: '{"nightly-risk": 3600, "*": 90000}',
+    };
+    const [producer, exporter] = await Promise.all([startService('producer', env), startService('exporter', env)]);
+    services.push(producer, exporter);
+
+    const good = await writeJsonlDataset(path.join(dir, 'good.jsonl'), 600, { bad: (line) => line % 97 === 0 });
+    const bad = await writeJsonlDataset(path.join(dir, 'bad.jsonl'), 250);
+    const submit = async (body: Record<string, unknown>): Promise<string> => {
+      const res = await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { id: string }).id;
+    };
+    const view = async (id: string): Promise<BatchView> => (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView;
+    const goodId = await submit({ datasetUrl: pathToFileURL(good.path).toString(), labels: { team: 'risk', project: 'churn' } });
+    // The model file does not exist: every chunk of this batch fails for good at the consumer.
+    const badId = await submit({ datasetUrl: pathToFileURL(bad.path).toString(), model: 'linear:missing.json', labels: { team: 'fraud' } });
+    for (const id of [goodId, badId]) await waitUntil(async () => (await view(id)).status === 'running', { what: `${id} ingested` });
+
+    // Waiting, with no consumer: the depth KEDA scales on counts every chunk.
+    let text = await scrapeWhen(exporter, (t) => sampleValue(t, 'batchinfer_batches', { status: 'running' }) === 2, 'both batches running');
+    expect(sampleValue(text, 'batchinfer_queue_depth', { queue: 'chunks' })).toBe(9);
+    expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'waiting' })).toBe(9);
+    expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'active' })).toBe(0);
+    expect(sampleValue(text, 'batchinfer_batches', { status: 'running' })).toBe(2);
+    expect(sampleValue(text, 'batchinfer_batches_created_total')).toBe(2);
+    expect(sampleValue(text, 'batchinfer_consumers')).toBe(0);
+    const age = sampleValue(text, 'batchinfer_queue_oldest_waiting_age_seconds', { queue: 'chunks' }) ?? -1;
+    expect(age).toBeGreaterThan(0);
+    expect(age).toBeLessThan(300);
+    expect(sampleValue(text, 'batchinfer_batch_oldest_active_age_seconds')).toBeGreaterThan(0);
+    await expectPromtoolClean(text);
+
+    // One chunk held by a worker: active, and still part of the depth.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    const holderRedis = connect(server.url);
+    const holder = new Worker(
+      CHUNK_QUEUE,
+      async (job, token) => {
+        held = true;
+        await released;
+        // Handed back untouched, as a draining consumer does.
+        await job.moveToWait(token);
+        throw new WaitingError();
+      },
+      { connection: holderRedis, prefix, concurrency: 1 },
+    );
+    await waitUntil(() => held, { what: 'a chunk to be taken' });
+    text = await scrapeWhen(exporter, (t) => sampleValue(t, 'batchinfer_queue_jobs', { state: 'active' }) === 1, 'one active chunk');
+    expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'waiting' })).toBe(8);
+    expect(sampleValue(text, 'batchinfer_queue_depth', { queue: 'chunks' })).toBe(9);
+    await expectPromtoolClean(text);
+    const closing = holder.close();
+    release();
+    await closing;
+    await holderRedis.quit();
+
+    // A batch started by a schedule: its start time is published per schedule.
+    const store = new BatchStore(redis, prefix, 3600);
+    const before = Date.now();
+    await store.create('scheduled-1', {
+      datasetUrl: 'file:///nowhere.jsonl',
+      format: 'jsonl',
+      model: 'sum',
+      chunkSize: 10,
+      outputUrl: pathToFileURL(output).toString(),
+      labels: {},
+      schedule: 'nightly-risk',
+    });
+    await store.halt('scheduled-1', 'cancelled', 'test: not run');
+
+    // A consumer drains the queue.
+    services.push(await startService('consumer', env));
+    const goodDone = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view(goodId)), { what: 'good batch completed' });
+    const badDone = await waitUntil(async () => ((v) => (v.status === 'failed' ? v : undefined))(await view(badId)), { what: 'bad batch failed' });
+    text = await scrapeWhen(
+      exporter,
+      (t) =>
+        sampleValue(t, 'batchinfer_batches', { status: 'completed' }) === 1 &&
+        sampleValue(t, 'batchinfer_batches', { status: 'failed' }) === 1 &&
+        sampleValue(t, 'batchinfer_consumers') === 1,
+      'both batches finished, one live consumer',
+    );
+    expect(sampleValue(text, 'batchinfer_queue_depth', { queue: 'chunks' })).toBe(0);
+    await expectPromtoolClean(text);
+
+    // Records by outcome and cost labels; failures by reason; batches by status.
+    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'succeeded', team: 'risk', project: 'churn', model: 'sum' })).toBe(good.expected.size);
+    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'risk' })).toBe(good.badLines.length);
+    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'fraud', model: 'linear:missing.json' })).toBe(bad.records);
+    expect(sampleValue(text, 'batchinfer_chunk_failures_total', { reason: 'model_invalid' })).toBe(3);
+    expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'failed' })).toBe(3);
+    expect(sampleValue(text, 'batchinfer_batches', { status: 'running' })).toBe(0);
+    expect(sampleValue(text, 'batchinfer_batches', { status: 'completed' })).toBe(1);
+    expect(sampleValue(text, 'batchinfer_batches', { status: 'failed' })).toBe(1);
+    expect(sampleValue(text, 'batchinfer_batches', { status: 'cancelled' })).toBe(1);
+    expect(sampleValue(text, 'batchinfer_batches_finished_total', { status: 'completed' })).toBe(1);
+    expect(sampleValue(text, 'batchinfer_batch_oldest_active_age_seconds')).toBe(0);
+
+    // Per attempt: 9 chunks ran once at the consumer; the held chunk's consumer attempt came
+    // after a hand-back that left no ready mark, so its wait is unknown and not observed.
+    expect(sampleValue(text, 'batchinfer_chunk_processing_seconds_count')).toBe(9);
+    expect(sampleValue(text, 'batchinfer_chunk_wait_seconds_count')).toBe(8);
+    expect(sampleValue(text, 'batchinfer_chunk_wait_seconds_bucket', { le: '+Inf' })).toBe(8);
+
+    // Cost and CPU by label match the status API to the last digit, and so does the manifest.
+    const riskLabels = { team: 'risk', project: 'churn', model: 'sum' };
+    expect(goodDone.cost.usd).toBeGreaterThan(0);
+    expect(goodDone.cost.cpuSeconds).toBeGreaterThan(0);
+    expect(sampleValue(text, 'batchinfer_cost_usd_total', riskLabels)).toBeCloseTo(goodDone.cost.usd, 15);
+    expect(sampleValue(text, 'batchinfer_cpu_seconds_total', riskLabels)).toBeCloseTo(goodDone.cost.cpuSeconds, 15);
+    expect(sampleValue(text, 'batchinfer_allocated_cpu_seconds_total', riskLabels)).toBeCloseTo(goodDone.cost.allocatedCpuSeconds, 15);
+    expect(goodDone.cost.efficiency).toBeCloseTo(goodDone.cost.cpuSeconds / goodDone.cost.allocatedCpuSeconds, 12);
+    // Failed attempts cost something too.
+    expect(badDone.cost.usd).toBeGreaterThan(0);
+    expect(sampleSum(text, 'batchinfer_cost_usd_total', { team: 'fraud' })).toBeCloseTo(badDone.cost.usd, 15);
+    const manifest = JSON.parse(await readFile(path.join(output, goodId, 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.cost).toEqual(goodDone.cost);
+
+    // Budget use: this month's cost over the team's budget.
+    expect(sampleValue(text, 'batchinfer_budget_usd', { team: 'risk' })).toBe(budget);
+    expect(sampleValue(text, 'batchinfer_budget_spent_usd', { team: 'risk' })).toBeCloseTo(goodDone.cost.usd, 15);
+    expect(sampleValue(text, 'batchinfer_budget_used_ratio', { team: 'risk' })).toBeCloseTo(goodDone.cost.usd / budget, 9);
+    expect(sampleValue(text, 'batchinfer_budget_used_ratio', { team: 'fraud' })).toBeUndefined();
+
+    // The last start per schedule, and its allowed gap.
+    const started = sampleValue(text, 'batchinfer_schedule_last_start_timestamp_seconds', { schedule: 'nightly-risk' }) ?? 0;
+    expect(started * 1000).toBeGreaterThanOrEqual(before);
+    expect(started * 1000).toBeLessThanOrEqual(Date.now());
+    expect(sampleValue(text, 'batchinfer_schedule_max_interval_seconds', { schedule: 'nightly-risk' })).toBe(3600);
+
+    // The page's API says the same.
+    const overview = (await (await fetch(`${exporter.url}/api/v1/overview`)).json()) as {
+      queue: { depth: number };
+      batches: { active: unknown[] };
+      cost: { teams: { team: string; usd: number; cpuSeconds: number; budgetUsedRatio: number | null }[] };
+    };
+    expect(overview.queue.depth).toBe(0);
+    expect(overview.batches.active).toEqual([]);
+    const risk = overview.cost.teams.find((t) => t.team === 'risk');
+    expect(risk?.usd).toBeCloseTo(goodDone.cost.usd, 15);
+    expect(risk?.cpuSeconds).toBeCloseTo(goodDone.cost.cpuSeconds, 15);
+
+    // Health and unknown routes.
+    expect((await fetch(`${exporter.url}/readyz`)).status).toBe(200);
+    expect((await fetch(`${exporter.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${exporter.url}/metrics`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('answers 503 on /metrics while Redis is down, never stale numbers', async () => {
+    const own = await startTestRedis();
+    const exporter = await startService('exporter', { REDIS_URL: own.url, QUEUE_PREFIX: freshPrefix('down') });
+    services.push(exporter);
+    expect((await fetch(`${exporter.url}/metrics`)).status).toBe(200);
+    await own.stop();
+    // No stale numbers: a scrape fails (Prometheus records up=0), it never reports depth 0.
+    await waitUntil(async () => (await fetch(`${exporter.url}/metrics`)).status === 503, { what: '503 without Redis' });
+    expect((await fetch(`${exporter.url}/readyz`)).status).toBe(503);
+  });
+});
