@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BatchStore } from '../../src/shared/batch-store.js';
+import { activeBatchesKey, finishedBatchesKey, metricKeys } from '../../src/shared/keys.js';
 import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
 import type { BatchRequest } from '../../src/shared/types.js';
@@ -162,5 +163,50 @@ describe('BatchStore', () => {
     const racers = await Promise.all(['a', 'b', 'c', 'd'].map((id) => store.claimIdempotencyKeys(['ce/s/9', 'tick/s/03:00'], id)));
     expect(racers.filter((r) => r === undefined)).toHaveLength(1);
     expect(new Set(racers.filter((r) => r !== undefined)).size).toBe(1);
+  });
+
+  it('moves the batch gauges and the active set at every transition, without scanning batches', async () => {
+    const gauges = async (): Promise<Record<string, string>> => redis.hgetall(metricKeys(prefix).batches);
+    await store.create('g1', request);
+    await store.create('g2', { ...request, labels: { team: 'fraud' } });
+    expect(await gauges()).toEqual({ ingesting: '2', created: '2' });
+    await store.markIngested('g1', 1, 10);
+    expect(await gauges()).toMatchObject({ ingesting: '1', running: '1' });
+    expect((await store.listActive(10)).map((v) => v.id)).toEqual(['g1', 'g2']);
+
+    await store.recordChunk('g1', 0, result(10, 0));
+    expect(await store.finish('g1', 'completed')).toBe(true);
+    expect(await store.finish('g1', 'completed')).toBe(false);
+    expect(await store.halt('g2', 'cancelled', 'user asked')).toBe(true);
+    expect(await gauges()).toEqual({ ingesting: '0', running: '0', created: '2', completed: '1', cancelled: '1' });
+    expect(await redis.zcard(activeBatchesKey(prefix))).toBe(0);
+    expect(await store.listActive(10)).toEqual([]);
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'completed'), 0, -1)).toEqual(['g1']);
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'cancelled'), 0, -1)).toEqual(['g2']);
+  });
+
+  it('records the last start of a schedule when a scheduled batch is created', async () => {
+    const before = Date.now();
+    await store.create('s1', { ...request, schedule: 'nightly' });
+    await store.create('s2', request);
+    const starts = await redis.hgetall(metricKeys(prefix).scheduleStarts);
+    expect(Object.keys(starts)).toEqual(['nightly']);
+    expect(Number(starts.nightly)).toBeGreaterThanOrEqual(before);
+  });
+
+  it('attributes cost and records to the batch labels and books a failed attempt', async () => {
+    await store.create('c1', { ...request, labels: { team: 'risk', project: 'churn' } });
+    await store.recordFailedAttempt('c1', { ...result(0, 0), reason: 'system_enospc' });
+    await store.recordChunk('c1', 0, result(9, 1));
+    const keys = metricKeys(prefix);
+    const tuple = JSON.stringify(['risk', 'churn', 'sum']);
+    expect(Number(await redis.hget(keys.costUsd, tuple))).toBeCloseTo(0.002, 12);
+    expect(Number(await redis.hget(keys.cpuSeconds, tuple))).toBeCloseTo(0.02, 12);
+    expect(await redis.hgetall(keys.records)).toEqual({
+      [JSON.stringify(['succeeded', 'risk', 'churn', 'sum'])]: '9',
+      [JSON.stringify(['failed', 'risk', 'churn', 'sum'])]: '1',
+    });
+    expect(await redis.hgetall(keys.chunkRetries)).toEqual({ system_enospc: '1' });
+    expect((await store.get('c1'))?.cost.allocatedCpuSeconds).toBeCloseTo(0.04, 12);
   });
 });
