@@ -129,22 +129,34 @@ export class AccountingReader {
     const value = (i: number): unknown => results[i]?.[1];
     const hash = (i: number): Record<string, string> => (value(i) as Record<string, string> | undefined) ?? {};
 
-    const costUsd = toNumbers(hash(5));
-    const cpu = toNumbers(hash(6));
-    const allocated = toNumbers(hash(7));
-    const cost: CostRow[] = [];
-    for (const field of new Set([...Object.keys(costUsd), ...Object.keys(cpu), ...Object.keys(allocated)])) {
-      const tuple = parseTuple(field, 3);
-      if (!tuple) continue;
-      const [team = '', project = '', model = ''] = tuple;
-      cost.push({ team, project, model, usd: costUsd[field] ?? 0, cpuSeconds: cpu[field] ?? 0, allocatedCpuSeconds: allocated[field] ?? 0 });
+    // Fields are JSON label tuples; two spellings of one tuple (Lua's cjson escapes '/',
+    // JSON.stringify does not) are one series, so rows are merged by the parsed labels.
+    const cost = new Map<string, CostRow>();
+    const costColumns = [
+      ['usd', hash(5)],
+      ['cpuSeconds', hash(6)],
+      ['allocatedCpuSeconds', hash(7)],
+    ] as const;
+    for (const [column, fields] of costColumns) {
+      for (const [field, n] of Object.entries(toNumbers(fields))) {
+        const tuple = parseTuple(field, 3);
+        if (!tuple) continue;
+        const key = JSON.stringify(tuple);
+        const [team = '', project = '', model = ''] = tuple;
+        const row = cost.get(key) ?? { team, project, model, usd: 0, cpuSeconds: 0, allocatedCpuSeconds: 0 };
+        row[column] += n;
+        cost.set(key, row);
+      }
     }
-    const records: RecordCount[] = [];
+    const records = new Map<string, RecordCount>();
     for (const [field, n] of Object.entries(toNumbers(hash(2)))) {
       const tuple = parseTuple(field, 4);
       if (!tuple) continue;
+      const key = JSON.stringify(tuple);
       const [outcome = '', team = '', project = '', model = ''] = tuple;
-      records.push({ outcome, team, project, model, records: n });
+      const row = records.get(key) ?? { outcome, team, project, model, records: 0 };
+      row.records += n;
+      records.set(key, row);
     }
     const gauges = toNumbers(hash(8));
     const oldest = (value(12) as string[] | undefined) ?? [];
@@ -153,10 +165,10 @@ export class AccountingReader {
     return {
       wait: cumulate(hash(0), WAIT_BUCKETS),
       processing: cumulate(hash(1), PROCESSING_BUCKETS),
-      records,
+      records: [...records.values()],
       chunkFailures: toNumbers(hash(3)),
       chunkRetries: toNumbers(hash(4)),
-      cost,
+      cost: [...cost.values()],
       batches: {
         // Gauges moved by +1/-1 at transitions; never shown below zero.
         ingesting: Math.max(0, gauges.ingesting ?? 0),

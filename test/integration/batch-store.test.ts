@@ -181,8 +181,8 @@ describe('BatchStore', () => {
     expect(await gauges()).toEqual({ ingesting: '0', running: '0', created: '2', completed: '1', cancelled: '1' });
     expect(await redis.zcard(activeBatchesKey(prefix))).toBe(0);
     expect(await store.listActive(10)).toEqual([]);
-    expect(await redis.zrange(finishedBatchesKey(prefix, 'completed'), 0, -1)).toEqual(['g1']);
-    expect(await redis.zrange(finishedBatchesKey(prefix, 'cancelled'), 0, -1)).toEqual(['g2']);
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'completed'), '0', '-1')).toEqual(['g1']);
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'cancelled'), '0', '-1')).toEqual(['g2']);
   });
 
   it('records the last start of a schedule when a scheduled batch is created', async () => {
