@@ -135,7 +135,7 @@ describe('the exporter scraped by a real Prometheus', () => {
       const names = metricNames(expr);
       expect(names.length, `${where} reads no batchinfer_ metric`).toBeGreaterThan(0);
       for (const name of names) expect(published(name), `${where} reads ${name}, which the exporter does not publish`).toBe(true);
-      await expect((prometheus).query(withGrafanaVariables(expr)), `${where}: ${expr}`).resolves.toBeDefined();
+      await expect(prometheus.query(withGrafanaVariables(expr)), `${where}: ${expr}`).resolves.toBeDefined();
     }
     // A few of them give the numbers the test made.
     expect(await scalar('max(batchinfer_consumers)')).toBe(1);
