@@ -14,7 +14,7 @@ const STYLE = `
 body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--ink); }
 header { display: flex; align-items: baseline; gap: 16px; padding: 14px 20px; border-bottom: 1px solid var(--line); background: var(--card); }
 header h1 { font-size: 18px; margin: 0; }
-header .meta { color: var(--muted); font-size: 12px; }
+.meta { color: var(--muted); font-size: 12px; font-weight: 400; margin-left: 8px; }
 #error { display: none; margin: 12px 20px 0; padding: 8px 12px; border-radius: 6px; background: #fde8e8; color: #8a1c1c; }
 main { padding: 16px 20px 32px; display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); }
 .tiles { grid-column: 1 / -1; display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); }
@@ -29,6 +29,7 @@ svg.chart { width: 100%; height: 180px; display: block; }
 svg.chart text { fill: var(--muted); font-size: 10px; }
 svg.chart .grid { stroke: var(--line); stroke-width: 1; }
 svg.chart .series { fill: none; stroke-width: 2; }
+svg.chart .series[data-series="depth"] { stroke-width: 3; stroke-dasharray: 6 3; }
 .legend { display: flex; gap: 14px; font-size: 12px; color: var(--muted); margin-top: 4px; }
 .legend i { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin-right: 4px; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
@@ -79,8 +80,11 @@ function setTile(id, value, text) {
   node.textContent = text;
 }
 
-/** A line chart of [{name, color, points: [[t, v|null]]}] into an <svg viewBox="0 0 600 180">. */
-function lineChart(svg, series, format) {
+/**
+ * A line chart of [{name, color, points: [[t, v|null]]}] into an <svg viewBox="0 0 600 180">.
+ * Later series are drawn on top. Counts (integer) get whole-number gridlines.
+ */
+function lineChart(svg, series, format, integer) {
   svg.replaceChildren();
   const W = 600, H = 180, L = 48, R = 8, T = 8, B = 22;
   const all = series.flatMap((s) => s.points);
@@ -92,7 +96,7 @@ function lineChart(svg, series, format) {
   }
   const t0 = Math.min(...ts), t1 = Math.max(...ts, t0 + 1000);
   let vmax = Math.max(0, ...vs);
-  vmax = vmax === 0 ? 1 : vmax * 1.1;
+  vmax = integer ? Math.max(4, Math.ceil((vmax * 1.1) / 4) * 4) : vmax === 0 ? 1 : vmax * 1.1;
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
   const y = (v) => T + (1 - v / vmax) * (H - T - B);
   for (let i = 0; i <= 4; i++) {
@@ -193,11 +197,11 @@ function render(o) {
   setTile('wait-p95', o.window.waitP95, fmtSeconds(o.window.waitP95));
   setTile('failure-rate', o.window.chunkFailureRate, fmtPercent(o.window.chunkFailureRate));
   const depthSeries = [
-    { name: 'depth', color: 'var(--blue)', points: points.map((p) => [p.t, p.depth]) },
     { name: 'waiting', color: 'var(--orange)', points: points.map((p) => [p.t, p.waiting]) },
     { name: 'active', color: 'var(--green)', points: points.map((p) => [p.t, p.active]) },
+    { name: 'depth', color: 'var(--blue)', points: points.map((p) => [p.t, p.depth]) },
   ];
-  lineChart($('chart-depth'), depthSeries, (v) => fmtNumber(v, 0)); legend('legend-depth', depthSeries);
+  lineChart($('chart-depth'), depthSeries, (v) => fmtNumber(v, 0), true); legend('legend-depth', depthSeries);
   const waitSeries = [
     { name: 'p50', color: 'var(--blue)', points: points.map((p) => [p.t, p.waitP50]) },
     { name: 'p95', color: 'var(--purple)', points: points.map((p) => [p.t, p.waitP95]) },
@@ -209,7 +213,7 @@ function render(o) {
   ];
   lineChart($('chart-failures'), failureSeries, fmtPercent); legend('legend-failures', failureSeries);
   const consumerSeries = [{ name: 'consumers', color: 'var(--green)', points: points.map((p) => [p.t, p.consumers]) }];
-  lineChart($('chart-consumers'), consumerSeries, (v) => fmtNumber(v, 1)); legend('legend-consumers', consumerSeries);
+  lineChart($('chart-consumers'), consumerSeries, (v) => fmtNumber(v, 0), true); legend('legend-consumers', consumerSeries);
   renderBatches(o.batches.active);
   $('batch-counts').textContent = Object.entries(o.batches.counts).map(([k, v]) => k + ' ' + v).join(' · ');
   renderCost(o.cost);
@@ -245,6 +249,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>batchinfer: queue and cost</title>
+<link rel="icon" href="data:,">
 <style>${STYLE}</style>
 </head>
 <body>

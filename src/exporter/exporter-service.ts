@@ -82,7 +82,7 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(DASHBOARD_HTML),
         // The page loads nothing from elsewhere; say so to the browser too.
-        'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
+        'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
       });
       res.end(DASHBOARD_HTML);
       return Promise.resolve();

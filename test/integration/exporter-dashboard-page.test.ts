@@ -1,0 +1,139 @@
+/**
+ * The exporter's built-in page in headless Chromium: while chunks arrive in steps it shows
+ * the live queue depth, the batch in progress, and the cost by team that the accounting
+ * holds. A screenshot goes to test-artifacts/ (git-ignored) for a person to look at.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchStore } from '../../src/shared/batch-store.js';
+import { buildChunkEvent } from '../../src/shared/chunk-event.js';
+import { chunkJobId, createChunkQueue } from '../../src/shared/chunk-queue.js';
+import { observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/histogram-buckets.js';
+import type { BatchRequest } from '../../src/shared/types.js';
+import { launchBrowser } from '../helpers/browser.js';
+import type { TestBrowser } from '../helpers/browser.js';
+import { ROOT, startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+
+let server: LocalRedis;
+let redis: Redis;
+let exporter: RunningService | undefined;
+let browser: TestBrowser | undefined;
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = connect(server.url);
+});
+afterAll(async () => {
+  await browser?.close();
+  await exporter?.stop();
+  await redis?.quit();
+  await server?.stop();
+});
+
+const request = (labels: Record<string, string>): BatchRequest => ({
+  datasetUrl: 'file:///data.jsonl',
+  format: 'jsonl',
+  model: 'sum',
+  chunkSize: 1,
+  outputUrl: 'file:///tmp/bi-page-out',
+  labels,
+});
+
+describe('the exporter page', () => {
+  it('shows the live depth of a filling queue, the batch in progress and cost by team', async () => {
+    const prefix = freshPrefix('page');
+    exporter = await startService('exporter', {
+      REDIS_URL: server.url,
+      QUEUE_PREFIX: prefix,
+      EXPORTER_SAMPLE_SECONDS: '1',
+      TEAM_BUDGETS_USD: JSON.stringify({ risk: 1 }),
+    });
+    const store = new BatchStore(redis, prefix, 3600);
+    const queue = createChunkQueue(redis, { prefix, attempts: 3 });
+
+    // A finished batch whose accounted cost the page must show for its team.
+    await store.create('paid', request({ team: 'risk' }));
+    await store.markIngested('paid', 1, 10);
+    await store.recordChunk('paid', 0, {
+      succeeded: 10,
+      failed: 0,
+      predictionSum: 10,
+      predictionCount: 10,
+      latencyMs: 1,
+      chunkFailed: false,
+      costUsd: 0.25,
+      cpuSeconds: 1.5,
+      allocatedCpuSeconds: 3,
+      wallSeconds: 12,
+      wait: observe(0.4, WAIT_BUCKETS),
+      processing: observe(12, PROCESSING_BUCKETS),
+    });
+    expect(await store.finish('paid', 'completed')).toBe(true);
+    // A batch still ingesting, whose chunks arrive in steps.
+    await store.create('filling', request({ team: 'fraud' }));
+
+    browser = await launchBrowser();
+    const { page } = browser;
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+    await page.goto(`${exporter.url}/?refresh=0.5`);
+
+    let added = 0;
+    for (const target of [4, 9, 15]) {
+      const jobs = [];
+      for (; added < target; added++) {
+        const data = { batchId: 'filling', chunkIndex: added, firstLine: added + 1, records: [`{"id":${added},"features":[1]}`], format: 'jsonl' as const, model: 'sum', outputUrl: 'file:///tmp/bi-page-out' };
+        jobs.push({ name: 'chunk' as const, data: buildChunkEvent(data), opts: { jobId: chunkJobId('filling', added) } });
+      }
+      await queue.addBulk(jobs);
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'active');
+      const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.active ?? 0);
+      expect(depth).toBe(target);
+      await store.addIngestProgress('filling', jobs.length, jobs.length);
+      // The tile follows the queue within a refresh or two.
+      await page.waitForFunction((n) => document.getElementById('depth')?.dataset.value === String(n), depth, { timeout: 30_000 });
+      expect(await page.textContent('#depth')).toBe(String(depth));
+      expect(await page.getAttribute('#waiting', 'data-value')).toBe(String(depth));
+      // Let the page's history gather a few samples at this level.
+      await page.waitForTimeout(1500);
+    }
+
+    expect(await page.getAttribute('#consumers', 'data-value')).toBe('0');
+    expect(Number(await page.getAttribute('#oldest-wait', 'data-value'))).toBeGreaterThan(0);
+    // The depth chart drew the history as a line.
+    expect(await page.locator('#chart-depth path[data-series="depth"]').count()).toBe(1);
+
+    // The batch in progress, with what it has enqueued so far.
+    const row = page.locator('tr[data-batch-id="filling"]');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain('ingesting');
+    expect(await row.textContent()).toContain('team=fraud');
+    expect(await row.textContent()).toContain('0 / 15+ chunks');
+    expect(await page.locator('tr[data-batch-id="paid"]').count()).toBe(0);
+
+    // Cost by team: the accounted figures, and the budget use.
+    const risk = page.locator('tr[data-team="risk"]');
+    expect(await risk.getAttribute('data-usd')).toBe('0.25');
+    expect(await risk.getAttribute('data-cpu-seconds')).toBe('1.5');
+    expect(await risk.getAttribute('data-month-usd')).toBe('0.25');
+    const riskText = await risk.textContent();
+    expect(riskText).toContain('$0.2500');
+    expect(riskText).toContain('50 %'); // efficiency: 1.5 used of 3 allocated CPU seconds
+    expect(riskText).toContain('25 % of $1.00');
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'exporter-dashboard.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await queue.close();
+  });
+});
