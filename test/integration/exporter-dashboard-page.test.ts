@@ -101,7 +101,7 @@ describe('the exporter page', () => {
       expect(depth).toBe(target);
       await store.addIngestProgress('filling', jobs.length, jobs.length);
       // The tile follows the queue within a refresh or two.
-      await page.waitForFunction(`document.getElementById('depth')?.dataset.value === '${depth}'`, undefined, { timeout: 30_000 });
+      await page.locator(`#depth[data-value="${depth}"]`).waitFor({ timeout: 30_000 });
       expect(await page.textContent('#depth')).toBe(String(depth));
       expect(await page.getAttribute('#waiting', 'data-value')).toBe(String(depth));
       // Let the page's history gather a few samples at this level.
