@@ -31,6 +31,10 @@ describe('loadConfig', () => {
       memoryLimitGiB: 0.5,
       logLevel: 'info',
       cloudEventsRequireToken: true,
+      teamBudgetsUsd: {},
+      scheduleMaxInterval: { defaultSeconds: 90000, bySchedule: {} },
+      exporterSampleSeconds: 5,
+      exporterHistorySeconds: 3600,
     });
     expect(c.redisUrl).toBeUndefined();
   });
@@ -103,6 +107,15 @@ describe('loadConfig', () => {
     ['INGEST_LEASE_MS', '0'],
     ['INGEST_ATTEMPTS', '0'],
     ['DATASET_RETRIES', 'many'],
+    ['TEAM_BUDGETS_USD', 'risk=100'],
+    ['TEAM_BUDGETS_USD', '{"risk": "lots"}'],
+    ['TEAM_BUDGETS_USD', '{"risk": -1}'],
+    ['TEAM_BUDGETS_USD', '[100]'],
+    ['SCHEDULE_MAX_INTERVAL_SECONDS', 'daily'],
+    ['SCHEDULE_MAX_INTERVAL_SECONDS', '0'],
+    ['SCHEDULE_MAX_INTERVAL_SECONDS', '{"nightly": true}'],
+    ['EXPORTER_SAMPLE_SECONDS', '0'],
+    ['EXPORTER_HISTORY_SECONDS', '10'],
   ])('names %s when its value %s is malformed', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -202,5 +215,21 @@ describe('loadConfig', () => {
     expect(
       loadConfig({ MAX_CONCURRENT_INGESTS: '3', MAX_RECORDS_PER_BATCH: '10', DATASET_FETCH_TIMEOUT_SECONDS: '2' }),
     ).toMatchObject({ maxConcurrentIngests: 3, maxRecordsPerBatch: 10, datasetFetchTimeoutSeconds: 2 });
+  });
+
+  it('reads team budgets as JSON', () => {
+    expect(loadConfig({ TEAM_BUDGETS_USD: '{"risk": 100, "fraud": 0.5}' }).teamBudgetsUsd).toEqual({ risk: 100, fraud: 0.5 });
+  });
+
+  it('reads the allowed gap between scheduled runs as a number or per schedule with a * default', () => {
+    expect(loadConfig({ SCHEDULE_MAX_INTERVAL_SECONDS: '7200' }).scheduleMaxInterval).toEqual({ defaultSeconds: 7200, bySchedule: {} });
+    expect(loadConfig({ SCHEDULE_MAX_INTERVAL_SECONDS: '{"nightly": 90000, "*": 3600}' }).scheduleMaxInterval).toEqual({
+      defaultSeconds: 3600,
+      bySchedule: { nightly: 90000 },
+    });
+    expect(loadConfig({ SCHEDULE_MAX_INTERVAL_SECONDS: '{"hourly": 4000}' }).scheduleMaxInterval).toEqual({
+      defaultSeconds: 90000,
+      bySchedule: { hourly: 4000 },
+    });
   });
 });
