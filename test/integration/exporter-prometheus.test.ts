@@ -5,7 +5,7 @@
  * valid and reads only metrics the exporter publishes, and the budget and missed-schedule
  * alerts go off when they should. promtool checks the rules.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStore } from '../../src/shared/batch-store.js';
 import { createChunkQueue } from '../../src/shared/chunk-queue.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { startService } from '../helpers/cli.js';
+import { ROOT, startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { parseMetricsText } from '../helpers/metrics-text.js';
@@ -66,7 +66,15 @@ describe('the exporter scraped by a real Prometheus', () => {
     for (const name of ['BatchinferScheduledRunMissed', 'BatchinferBudgetOver80Percent', 'BatchinferBudgetExceeded', 'BatchinferCostPerRecordSpike']) {
       expect(alerts).toContain(name);
     }
-    for (const rule of rules) expect(rule.annotations?.runbook_url, rule.alert).toMatch(/^docs\/runbooks\.md#[a-z0-9-]+$/);
+    // Every runbook link lands on a section of docs/runbooks.md.
+    const runbooks = await readFile(path.join(ROOT, 'docs/runbooks.md'), 'utf8');
+    const anchors = new Set([...runbooks.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const rule of rules) {
+      const [file, anchor] = (rule.annotations?.runbook_url ?? '').split('#');
+      expect(file, rule.alert).toBe('docs/runbooks.md');
+      expect(anchors.has(anchor ?? ''), `${rule.alert}: no section #${anchor} in docs/runbooks.md`).toBe(true);
+      expect(rule.annotations?.description, rule.alert).toBeTruthy();
+    }
   });
 
   it('follows the queue, agrees with the status API on cost, and evaluates every dashboard and alert expression', async () => {
