@@ -6,6 +6,7 @@
 import type { Accounting } from './accounting-reader.js';
 import { FINAL_STATUSES } from './accounting-reader.js';
 import { budgetUse } from './budgets.js';
+import { QUEUE_DEPTH_METRIC, SCALE_QUERY } from '../shared/scaling.js';
 import { MetricsWriter } from './prometheus-text.js';
 import type { Sample } from './prometheus-text.js';
 import { scheduleStates } from './schedules.js';
@@ -31,12 +32,9 @@ export function renderMetrics(snapshot: Snapshot, settings: RenderSettings): str
   const q = { queue: queue.name };
   const w = new MetricsWriter();
 
-  w.family(
-    'batchinfer_queue_depth',
-    'gauge',
-    'Chunks waiting, prioritized or being processed: the autoscaling metric (KEDA: sum(batchinfer_queue_depth{queue="chunks"})).',
-    [{ labels: q, value: queue.depth }],
-  );
+  w.family(QUEUE_DEPTH_METRIC, 'gauge', `Chunks waiting, prioritized or being processed: the autoscaling metric (KEDA: ${SCALE_QUERY}).`, [
+    { labels: q, value: queue.depth },
+  ]);
   w.family(
     'batchinfer_queue_jobs',
     'gauge',

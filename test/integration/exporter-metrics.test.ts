@@ -170,6 +170,9 @@ describe('batchinfer exporter', () => {
     expect(sampleValue(text, 'batchinfer_batches', { status: 'cancelled' })).toBe(1);
     expect(sampleValue(text, 'batchinfer_batches_finished_total', { status: 'completed' })).toBe(1);
     expect(sampleValue(text, 'batchinfer_batch_oldest_active_age_seconds')).toBe(0);
+    // BullMQ's own totals (the consumers keep its per-minute metrics), republished as is.
+    expect(sampleValue(text, 'bullmq_job_completed_total', { queue: 'chunks' })).toBe(6);
+    expect(sampleValue(text, 'bullmq_job_failed_total', { queue: 'chunks' })).toBe(3);
 
     // Per attempt: 9 chunks ran once at the consumer; the held chunk's consumer attempt came
     // after a hand-back that left no ready mark, so its wait is unknown and not observed.
