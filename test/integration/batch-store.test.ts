@@ -209,4 +209,21 @@ describe('BatchStore', () => {
     expect(await redis.hgetall(keys.chunkRetries)).toEqual({ system_enospc: '1' });
     expect((await store.get('c1'))?.cost.allocatedCpuSeconds).toBeCloseTo(0.04, 12);
   });
+
+  it('counts a reopened failed batch as in progress again, its earlier failure kept in the total', async () => {
+    const gauges = async (): Promise<Record<string, string>> => redis.hgetall(metricKeys(prefix).batches);
+    await store.create('r1', request);
+    await store.markIngested('r1', 1, 10);
+    await store.recordChunk('r1', 0, result(0, 10, { chunkFailed: true, failureReason: 'model_invalid' }));
+    expect(await store.finish('r1', 'failed', 'chunk 0 failed')).toBe(true);
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'failed'), '0', '-1')).toEqual(['r1']);
+    expect(await store.reopen('r1', [0])).toBe(1);
+    expect(await gauges()).toMatchObject({ running: '1', failed: '1' });
+    expect(await redis.zrange(finishedBatchesKey(prefix, 'failed'), '0', '-1')).toEqual([]);
+    expect((await store.listActive(10)).map((v) => v.id)).toEqual(['r1']);
+    await store.recordChunk('r1', 0, result(10, 0));
+    expect(await store.finish('r1', 'completed')).toBe(true);
+    expect(await gauges()).toMatchObject({ running: '0', failed: '1', completed: '1' });
+    expect(await redis.hgetall(metricKeys(prefix).chunkFailures)).toEqual({ model_invalid: '1' });
+  });
 });

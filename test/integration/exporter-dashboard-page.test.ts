@@ -99,7 +99,7 @@ describe('the exporter page', () => {
       const counts = await queue.getJobCounts('waiting', 'prioritized', 'active');
       const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.active ?? 0);
       expect(depth).toBe(target);
-      await store.addIngestProgress('filling', jobs.length, jobs.length);
+      await store.setIngestProgress('filling', added, added);
       // The tile follows the queue within a refresh or two.
       await page.locator(`#depth[data-value="${depth}"]`).waitFor({ timeout: 30_000 });
       expect(await page.textContent('#depth')).toBe(String(depth));
