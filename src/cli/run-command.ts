@@ -18,7 +18,7 @@ import { IngestLeases } from '../producer/ingest-lease.js';
 import { BatchCloser } from '../shared/batch-closer.js';
 import type { Manifest } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
-import { installCompletionEvents } from '../shared/completion-event.js';
+import { installCompletionEvents } from '../shared/completion-hook.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import { loadConfig } from '../shared/config.js';
 import type { Config } from '../shared/config.js';
@@ -38,7 +38,8 @@ import { ProgressReporter } from './progress.js';
 
 const USAGE =
   'usage: batchinfer run <dataset> [--model sum] [--output DIR] [--chunk-size N] [--consumers N] [--format jsonl|csv] [--label key=value]... [--json]';
-const POLL_MS = 200;
+/** Status poll: cheap (two Redis reads), and the run ends at most this long after the batch. */
+const POLL_MS = 50;
 const MAX_CONSUMER_RESTARTS = 5;
 
 interface RunOptions {
@@ -70,7 +71,9 @@ function readOptions(argv: string[], config: Config): RunOptions {
   const options: RunOptions = {
     dataset: positionals[0],
     output: values.output ?? (process.env.OUTPUT_URL ? config.outputUrl : path.resolve('output')),
-    consumers: positiveInt(values.consumers, '--consumers', USAGE) ?? Math.max(1, os.availableParallelism() - 1),
+    // One consumer per core: the ingest in this process mostly waits on Redis and the disk,
+    // so it shares a core well (see BENCHMARKS.md).
+    consumers: positiveInt(values.consumers, '--consumers', USAGE) ?? os.availableParallelism(),
     labels: parseLabels(values.label ?? [], USAGE),
     json: values.json ?? false,
   };

@@ -20,11 +20,13 @@ import { NO_OBSERVATION, observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../sh
 import { CHUNK_QUEUE } from '../shared/keys.js';
 import { parseModelRef } from '../shared/model-ref.js';
 import { errorsName, openBatchSink, partName } from '../shared/sinks/open-sink.js';
+import type { OutputSink } from '../shared/sinks/output-sink.js';
 import { ATTR, attrs, inSpan, inSpanSync, MESSAGING, recordError, tracer } from '../shared/tracing.js';
 import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
 import type { AttemptClock } from './attempt-clock.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
 import { loadModel } from './models/load-model.js';
+import { predictionLines } from './prediction-lines.js';
 import { parseChunk } from './record-parser.js';
 import type { ResourceMeter, Tally } from './resource-meter.js';
 
@@ -78,14 +80,6 @@ export class ChunkFailedError extends UnrecoverableError {
 
 const toJsonLines = (rows: readonly unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-function predictionLines(records: { id: string | number }[], predictions: Prediction[]): string {
-  let out = '';
-  for (let i = 0; i < records.length; i++) {
-    out += JSON.stringify({ id: records[i]?.id, prediction: predictions[i] }) + '\n';
-  }
-  return out;
-}
-
 /** Parses a chunk and drops records whose feature count the model does not take (record errors). */
 function prepareRecords(chunk: ChunkData, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
   const { records, errors } = parseChunk(chunk);
@@ -135,8 +129,24 @@ const hrTimeAt = (perfNow: number): HrTime => {
   return [Math.floor(ms / 1000), Math.floor((ms % 1000) * 1e6)];
 };
 
+/** Batches whose sinks are kept open; a consumer rarely works on more at once. */
+const SINK_CACHE_SIZE = 32;
+
 export class ChunkProcessor {
+  /** One sink per batch (it creates the batch folder once), most recently used last. */
+  private readonly sinks = new Map<string, OutputSink>();
+
   constructor(private readonly options: ChunkProcessorOptions) {}
+
+  private sinkFor(chunk: ChunkData): OutputSink {
+    const key = `${chunk.outputUrl}\n${chunk.batchId}`;
+    let sink = this.sinks.get(key);
+    if (sink) this.sinks.delete(key);
+    else sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+    this.sinks.set(key, sink);
+    if (this.sinks.size > SINK_CACHE_SIZE) this.sinks.delete(this.sinks.keys().next().value as string);
+    return sink;
+  }
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
   async process(job: Job<ChunkEventJson>, token: string | undefined, signal?: AbortSignal): Promise<ChunkOutcome> {
@@ -296,7 +306,7 @@ export class ChunkProcessor {
     writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
     try {
       signal?.throwIfAborted();
-      const sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+      const sink = this.sinkFor(chunk);
       await Promise.all([
         part ? sink.write(partName(chunk.chunkIndex), part) : sink.remove(partName(chunk.chunkIndex)),
         errorLines ? sink.write(errorsName(chunk.chunkIndex), errorLines) : sink.remove(errorsName(chunk.chunkIndex)),
@@ -332,7 +342,7 @@ export class ChunkProcessor {
    */
   async recordFailure(chunk: ChunkData, reason: string, log: Logger, failure: FinalFailure): Promise<void> {
     const errors = allRecordErrors(chunk, `chunk failed: ${reason}`);
-    const sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+    const sink = this.sinkFor(chunk);
     await sink.remove(partName(chunk.chunkIndex));
     if (errors.length > 0) await sink.write(errorsName(chunk.chunkIndex), toJsonLines(errors));
     else await sink.remove(errorsName(chunk.chunkIndex));

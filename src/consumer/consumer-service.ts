@@ -8,7 +8,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
-import { installCompletionEvents } from '../shared/completion-event.js';
+import { installCompletionEvents } from '../shared/completion-hook.js';
 import type { ChunkEventJson } from '../shared/chunk-event.js';
 import { readChunkEvent } from '../shared/chunk-event.js';
 import type { Config } from '../shared/config.js';

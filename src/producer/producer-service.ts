@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch-closer.js';
 import { BatchStore } from '../shared/batch-store.js';
-import { installCompletionEvents } from '../shared/completion-event.js';
+import { installCompletionEvents } from '../shared/completion-hook.js';
 import { createChunkQueue } from '../shared/chunk-queue.js';
 import type { Config } from '../shared/config.js';
 import { closeServer, listen } from '../shared/health-server.js';

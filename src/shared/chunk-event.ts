@@ -4,8 +4,6 @@
  * (CloudEvents distributed tracing extension): injected here when the event is built, and
  * extracted here when it is read, nowhere else.
  */
-import { CloudEvent } from 'cloudevents';
-import type { CloudEventV1 } from 'cloudevents';
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { ChunkData } from './types.js';
@@ -56,21 +54,30 @@ export class InvalidChunkEventError extends Error {
   readonly code = 'CHUNK_EVENT_INVALID';
 }
 
+const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
 /**
- * Reads a chunk event from job data: validates it as a CloudEvent of the right type and
- * returns its data and the trace context it carries (the parent of the consumer's span).
+ * Reads a chunk event from job data: checks the CloudEvents attributes this format fixes
+ * (by hand, not with the CloudEvents SDK: its schema validation per chunk, and loading it
+ * at all, cost a consumer scaling from zero before its first chunk) and returns its data
+ * and the trace context it carries (the parent of the consumer's span).
  */
 export function readChunkEvent(json: unknown): { data: ChunkData; parentContext: Context } {
-  let event: CloudEvent<ChunkData>;
-  try {
-    event = new CloudEvent<ChunkData>(json as Partial<CloudEventV1<ChunkData>>, true);
-  } catch (err) {
-    throw new InvalidChunkEventError(`chunk job data is not a valid CloudEvent: ${(err as Error).message}`);
-  }
-  if (event.type !== CHUNK_EVENT_TYPE) throw new InvalidChunkEventError(`unexpected event type ${event.type}`);
-  const data = event.data;
-  if (!data || typeof data.batchId !== 'string' || !Number.isInteger(data.chunkIndex) || !Array.isArray(data.records)) {
-    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex or records');
+  if (typeof json !== 'object' || json === null) throw new InvalidChunkEventError('chunk job data is not an object');
+  const event = json as Partial<Record<keyof ChunkEventJson, unknown>>;
+  if (event.specversion !== '1.0') throw new InvalidChunkEventError(`unsupported CloudEvents specversion ${String(event.specversion)}`);
+  if (!isNonEmptyString(event.id) || !isNonEmptyString(event.source)) throw new InvalidChunkEventError('chunk event lacks id or source');
+  if (event.type !== CHUNK_EVENT_TYPE) throw new InvalidChunkEventError(`unexpected event type ${String(event.type)}`);
+  const data = event.data as ChunkData | undefined;
+  if (
+    typeof data !== 'object' ||
+    data === null ||
+    typeof data.batchId !== 'string' ||
+    !Number.isInteger(data.chunkIndex) ||
+    !Number.isInteger(data.firstLine) ||
+    !Array.isArray(data.records)
+  ) {
+    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex, firstLine or records');
   }
   const carrier: Record<string, string> = {};
   if (typeof event.traceparent === 'string') carrier.traceparent = event.traceparent;

@@ -9,9 +9,8 @@ import { context } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { CloudEvent } from 'cloudevents';
 import type { Logger } from 'pino';
-import type { BatchCloser, Manifest } from './batch-closer.js';
+import type { Manifest } from './batch-closer.js';
 import { traceHeaders } from './chunk-event.js';
-import type { Config } from './config.js';
 import { deliverBinary } from './event-delivery.js';
 import type { DeliveryOptions } from './event-delivery.js';
 import { MANIFEST_NAME } from './sinks/open-sink.js';
@@ -97,18 +96,17 @@ export function buildCompletionEvent(manifest: Manifest, overrides: Record<strin
   });
 }
 
-/**
- * Sends `batch.completed` to `K_SINK` when one is set. The closer runs hooks only in the
- * process whose final status transition won, so each batch sends one event.
- */
-export function installCompletionEvents(closer: BatchCloser, config: Pick<Config, 'kSink' | 'kCeOverrides'>, logger: Logger, options?: DeliveryOptions): void {
-  const sink = config.kSink;
-  if (!sink) return;
-  closer.onClosed(async (manifest) => {
-    const log = logger.child({ batch_id: manifest.batchId });
-    const event = buildCompletionEvent(manifest, config.kCeOverrides);
-    const result = await deliverBinary(sink, event, log, options);
-    if (result.delivered) log.info({ attempts: result.attempts, status: result.status }, 'batch.completed event delivered');
-    else log.error({ attempts: result.attempts, status: result.status, error: result.error }, 'batch.completed event not delivered');
-  });
+/** Builds and delivers the `batch.completed` event of a closed batch to `sink`. */
+export async function sendCompletionEvent(
+  manifest: Manifest,
+  sink: string,
+  overrides: Record<string, string>,
+  logger: Logger,
+  options?: DeliveryOptions,
+): Promise<void> {
+  const log = logger.child({ batch_id: manifest.batchId });
+  const event = buildCompletionEvent(manifest, overrides);
+  const result = await deliverBinary(sink, event, log, options);
+  if (result.delivered) log.info({ attempts: result.attempts, status: result.status }, 'batch.completed event delivered');
+  else log.error({ attempts: result.attempts, status: result.status, error: result.error }, 'batch.completed event not delivered');
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OutputSink } from './output-sink.js';
@@ -21,7 +21,11 @@ export class FileSink implements OutputSink {
   }
 
   private ensureDir(): Promise<unknown> {
-    this.ready ??= mkdir(this.dir, { recursive: true });
+    // Created once per sink; a failure is not remembered (the volume may come back).
+    this.ready ??= mkdir(this.dir, { recursive: true }).catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
     return this.ready;
   }
 
@@ -34,7 +38,12 @@ export class FileSink implements OutputSink {
   }
 
   async remove(name: string): Promise<void> {
-    await rm(path.join(this.dir, name), { force: true });
+    // One unlink (rm would lstat first): this runs for every chunk without errors.
+    try {
+      await unlink(path.join(this.dir, name));
+    } catch (err) {
+      if (!isMissing(err)) throw err;
+    }
   }
 
   async read(name: string): Promise<string | undefined> {

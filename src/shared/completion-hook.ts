@@ -1,0 +1,19 @@
+/**
+ * Sends `batch.completed` to `K_SINK` when one is set. The closer runs hooks only in the
+ * process whose final status transition won, so each batch sends one event. The sender
+ * (and the CloudEvents SDK it uses) is loaded on the first close, not at start-up: a
+ * consumer scaling from zero should not pay for it before its first chunk.
+ */
+import type { Logger } from 'pino';
+import type { BatchCloser } from './batch-closer.js';
+import type { Config } from './config.js';
+import type { DeliveryOptions } from './event-delivery.js';
+
+export function installCompletionEvents(closer: BatchCloser, config: Pick<Config, 'kSink' | 'kCeOverrides'>, logger: Logger, options?: DeliveryOptions): void {
+  const sink = config.kSink;
+  if (!sink) return;
+  closer.onClosed(async (manifest) => {
+    const { sendCompletionEvent } = await import('./completion-event.js');
+    await sendCompletionEvent(manifest, sink, config.kCeOverrides, logger, options);
+  });
+}
