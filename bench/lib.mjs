@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DATA = path.join(ROOT, 'bench', 'data');
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const CLI = path.join(ROOT, 'dist', 'bundle', 'cli.js');
 
 /** Writes `count` reference-format JSONL records with 4 features (deterministic). */
 export async function generateJsonl(file, count) {

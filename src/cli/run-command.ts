@@ -119,7 +119,8 @@ class ConsumerPool {
   }
 
   private spawnOne(): void {
-    const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+    // The script this process was started as: the bundle in the image, dist/cli.js otherwise.
+    const cli = process.argv[1] ?? fileURLToPath(new URL('../cli.js', import.meta.url));
     const child = spawn(process.execPath, [...process.execArgv, cli, 'consumer'], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.add(child);
     child.stdout?.setEncoding('utf8').on('data', lineSplitter(this.onLog));

@@ -4,6 +4,7 @@
  * (`batchinfer run`) lines can be made human-readable with pino-pretty, which is loaded only
  * then.
  */
+import { commonJs } from './commonjs.js';
 import { trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import type { Logger, DestinationStream } from 'pino';
@@ -53,7 +54,7 @@ export type LineFormatter = (line: string) => string;
  * lazily: services (JSON to stdout) never load it.
  */
 export async function prettyFormatter(colorize: boolean): Promise<LineFormatter> {
-  const { prettyFactory } = await import('pino-pretty');
+  const { prettyFactory } = commonJs(await import('pino-pretty'));
   const toText = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
   return (line) => {
     if (!line.trimStart().startsWith('{')) return line;

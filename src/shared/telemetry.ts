@@ -12,6 +12,7 @@
  * before its first chunk. Only the exporter the protocol names is imported. Only traces are
  * set up: metrics go through the Prometheus exporter, logs through pino to stdout.
  */
+import { commonJs } from './commonjs.js';
 import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/api';
 import type { DiagLogger, TextMapPropagator } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
@@ -82,16 +83,16 @@ export function knativeResourceAttributes(knative: Config['knative']): Record<st
 async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
   switch (protocol) {
     case 'http/json':
-      return new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter)();
     case 'grpc':
-      return new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter();
+      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter)();
     case 'http/protobuf':
-      return new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter)();
   }
 }
 
 async function buildSampler(sampler: TelemetryConfig['sampler']): Promise<Sampler> {
-  const sdk = await import('@opentelemetry/sdk-trace');
+  const sdk = commonJs(await import('@opentelemetry/sdk-trace'));
   const root: Record<string, () => Sampler> = {
     always_on: () => new sdk.AlwaysOnSampler(),
     always_off: () => new sdk.AlwaysOffSampler(),
@@ -104,13 +105,13 @@ async function buildSampler(sampler: TelemetryConfig['sampler']): Promise<Sample
 
 async function buildPropagator(names: TelemetryConfig['propagators']): Promise<TextMapPropagator | undefined> {
   if (names.length === 0) return undefined;
-  const core = await import('@opentelemetry/core');
+  const core = commonJs(await import('@opentelemetry/core'));
   const propagators = names.map((name) => (name === 'baggage' ? new core.W3CBaggagePropagator() : new core.W3CTraceContextPropagator()));
   return new core.CompositePropagator({ propagators });
 }
 
 async function buildResource(config: Config, serviceName: string): Promise<Resource> {
-  const res = await import('@opentelemetry/resources');
+  const res = commonJs(await import('@opentelemetry/resources'));
   // Later merges win: the command's default name < Knative < OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME.
   return res
     .defaultResource()
@@ -126,7 +127,9 @@ export async function startTelemetry(config: Config, options: TelemetryOptions):
   const settings = config.telemetry;
   if (!settings.tracesEnabled) return DISABLED;
   diag.setLogger(diagLogger(options.logger), { logLevel: DIAG_LEVELS[settings.diagLogLevel], suppressOverrideMessage: true });
-  const [sdk, { AsyncLocalStorageContextManager }] = await Promise.all([import('@opentelemetry/sdk-trace'), import('@opentelemetry/context-async-hooks')]);
+  const [sdkModule, contextModule] = await Promise.all([import('@opentelemetry/sdk-trace'), import('@opentelemetry/context-async-hooks')]);
+  const sdk = commonJs(sdkModule);
+  const { AsyncLocalStorageContextManager } = commonJs(contextModule);
   const spanProcessors: SpanProcessor[] = [];
   for (const name of settings.exporters) {
     if (name === 'console') spanProcessors.push(new sdk.SimpleSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() }));

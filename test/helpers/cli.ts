@@ -1,4 +1,4 @@
-/** Runs the built CLI (`dist/cli.js`) as users do: a separate process with its own env. */
+/** Runs the built CLI as users and the image do (`dist/bundle/cli.js`): a separate process with its own env. */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { LogSink } from './log-sink.js';
 import { waitUntil } from './wait-until.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const CLI = path.join(ROOT, 'dist', 'bundle', 'cli.js');
 
 export interface CliResult {
   code: number | null;

@@ -337,12 +337,12 @@ describe('the image', () => {
   const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 
   it('runs the CLI as PID 1 through an exec-form ENTRYPOINT, as a non-root user, on Node 22 LTS', () => {
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/cli\.js"\]$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/bundle\/cli\.js"\]$/m);
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-[\w-]*slim$/m);
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     const user = /^USER (\S+)$/m.exec(dockerfile)?.[1] ?? '';
     expect(user).toMatch(/^[1-9]\d*(:\d+)?$/); // numeric, so runAsNonRoot can check it
-    expect(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).toContain('"batchinfer": "dist/cli.js"');
+    expect(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).toContain('"batchinfer": "dist/bundle/cli.js"');
   });
 
   it('copies only what exists and what .dockerignore lets through', () => {

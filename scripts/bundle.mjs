@@ -1,0 +1,38 @@
+// Bundles the compiled CLI (dist/cli.js, from tsc) into dist/bundle/: what the image runs.
+// Why: a consumer scaling from zero spends most of its cold start resolving and reading
+// hundreds of small module files (bullmq, ioredis, the OTel SDK); one bundle, split so each
+// sub-command still loads only its own code, starts markedly faster (BENCHMARKS.md).
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = path.join(root, 'dist', 'bundle');
+await rm(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: [path.join(root, 'dist', 'cli.js')],
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // CommonJS dependencies call require(), __filename and __dirname; an ESM bundle has none.
+  banner: {
+    js: [
+      "import { createRequire as __bundleRequire } from 'node:module';",
+      "import { fileURLToPath as __bundleFileURLToPath } from 'node:url';",
+      "import { dirname as __bundleDirname } from 'node:path';",
+      'const require = __bundleRequire(import.meta.url);',
+      'const __filename = __bundleFileURLToPath(import.meta.url);',
+      'const __dirname = __bundleDirname(__filename);',
+    ].join(' '),
+  },
+  // Native add-ons (optional accelerations) stay in node_modules and load from there.
+  external: ['msgpackr-extract'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// Keeps the bundle an ES module wherever it is copied.
+await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
