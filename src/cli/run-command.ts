@@ -70,7 +70,7 @@ function readOptions(argv: string[], config: Config): RunOptions {
   if (positionals.length !== 1 || !positionals[0]) throw new UsageError(`expected one dataset path or URL\n${USAGE}`);
   const options: RunOptions = {
     dataset: positionals[0],
-    output: values.output ?? (process.env.OUTPUT_URL ? config.outputUrl : path.resolve('output')),
+    output: values.output ?? (config.explicitlySet.has('OUTPUT_URL') ? config.outputUrl : path.resolve('output')),
     // One consumer per core: the ingest in this process mostly waits on Redis and the disk,
     // so it shares a core well (see BENCHMARKS.md).
     consumers: positiveInt(values.consumers, '--consumers', USAGE) ?? os.availableParallelism(),
@@ -190,8 +190,9 @@ function printHuman(summary: RunSummary): void {
 
 export async function runCommand(argv: string[]): Promise<number> {
   // `run` reads local files; services allow only http(s) unless configured otherwise.
-  const env = { DATASET_ALLOWED_SCHEMES: 'file,http,https', ...process.env };
-  const config = loadConfig(env);
+  const config = loadConfig(process.env, { DATASET_ALLOWED_SCHEMES: 'file,http,https' });
+  // A local run is quiet unless LOG_LEVEL asks for more; its consumers log alike.
+  const logLevel = config.explicitlySet.has('LOG_LEVEL') ? config.logLevel : 'warn';
   const options = readOptions(argv, config);
   const outputUrl = normaliseOutputUrl(options.output);
   const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
@@ -199,7 +200,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const formatLine: LineFormatter = process.stderr.isTTY ? await prettyFormatter(true) : (line) => line;
   const logger = createLogger({
     service: 'batchinfer-run',
-    level: process.env.LOG_LEVEL ? config.logLevel : 'warn',
+    level: logLevel,
     // Through the progress reporter, so log lines never run into the progress bar.
     destination: { write: (line: string) => progress.log(formatLine(line.replace(/\n$/, ''))) },
   });
@@ -215,7 +216,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     redisUrl = localRedis.url;
   }
   // A private prefix keeps a run's consumers off any other work sharing the Redis.
-  const prefix = process.env.QUEUE_PREFIX ? config.queuePrefix : `{batchinfer-run-${randomBytes(4).toString('hex')}}`;
+  const prefix = config.explicitlySet.has('QUEUE_PREFIX') ? config.queuePrefix : `{batchinfer-run-${randomBytes(4).toString('hex')}}`;
   const runConfig: Config = { ...config, redisUrl, queuePrefix: prefix, outputUrl };
 
   let redis: Redis | undefined;
@@ -253,7 +254,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         OUTPUT_URL: outputUrl,
         MODEL_ROOT: config.modelRoot,
         PORT: '0',
-        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+        LOG_LEVEL: logLevel,
       },
       (line) => progress.log(formatLine(line)),
     );

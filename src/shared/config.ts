@@ -228,6 +228,13 @@ export interface Config {
   exporterSampleSeconds: number;
   /** `EXPORTER_HISTORY_SECONDS`, how much history the exporter's page keeps in memory. @defaultValue 3600 */
   exporterHistorySeconds: number;
+  /**
+   * The variables the environment sets (to a non-blank value), of those read here: for a
+   * command whose default differs from a service's (`batchinfer run` writes to `./output`
+   * and logs at `warn` unless `OUTPUT_URL` / `LOG_LEVEL` say otherwise), so it need not
+   * read the environment itself. Defaults passed to {@link loadConfig} are not in it.
+   */
+  explicitlySet: ReadonlySet<string>;
 }
 
 function raw(env: Env, name: string): string | undefined {
@@ -477,8 +484,32 @@ function readScheduleMaxInterval(env: Env): Config['scheduleMaxInterval'] {
   return { defaultSeconds: fallback ?? DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS, bySchedule };
 }
 
-/** Reads the whole configuration from `env`. Throws {@link ConfigError} on the first bad value. */
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * `env` as the readers see it: a blank value is unset and falls back to `defaults`; every
+ * variable read with a non-blank value in `env` itself is added to `explicitlySet`.
+ */
+function recordingEnv(env: Env, defaults: Env, explicitlySet: Set<string>): Env {
+  return new Proxy(env, {
+    get(target, name) {
+      if (typeof name !== 'string') return undefined;
+      const value = target[name];
+      if (value !== undefined && value.trim() !== '') {
+        explicitlySet.add(name);
+        return value;
+      }
+      return defaults[name];
+    },
+  });
+}
+
+/**
+ * Reads the whole configuration from `env`. Throws {@link ConfigError} on the first bad value.
+ * @param defaults - values a command uses where `env` sets nothing (e.g. `batchinfer run`
+ *   also allows `file` datasets); they are checked like the environment's own.
+ */
+export function loadConfig(processEnv: Env = process.env, defaults: Env = {}): Config {
+  const explicitlySet = new Set<string>();
+  const env = recordingEnv(processEnv, defaults, explicitlySet);
   const cpuLimit = readString(env, 'CPU_LIMIT', '500m');
   const memoryLimit = readString(env, 'MEMORY_LIMIT', '512Mi');
   const cpuLimitCores = parseCpuQuantity(cpuLimit);
@@ -535,5 +566,6 @@ export function loadConfig(env: Env = process.env): Config {
     scheduleMaxInterval: readScheduleMaxInterval(env),
     exporterSampleSeconds: readInt(env, 'EXPORTER_SAMPLE_SECONDS', 5, 1, 3600),
     exporterHistorySeconds: readInt(env, 'EXPORTER_HISTORY_SECONDS', 3600, 60, 7 * 24 * 3600),
+    explicitlySet,
   };
 }

@@ -119,6 +119,20 @@ describe('batchinfer run', () => {
     expect(result.stderr).toMatch(/REDIS_URL.*redis-server/);
   });
 
+  it('treats a blank OUTPUT_URL and LOG_LEVEL as unset: writes to ./output, logs warnings only', async () => {
+    const cwd = await mkdtemp(path.join(os.tmpdir(), 'bi-run-cwd-'));
+    const dataset = path.join(cwd, 'two.jsonl');
+    await writeFile(dataset, '{"id": 1, "features": [1]}\n{"id": 2, "features": [2]}\n');
+    const result = await runCli(['run', dataset, '--json'], { cwd, env: { REDIS_URL: redis.url, OUTPUT_URL: ' ', LOG_LEVEL: ' ' } });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary;
+    expect(summary.output).toBe(path.join(cwd, 'output', summary.id));
+    expect((await readBatchOutput(path.join(cwd, 'output'), summary.id)).predictions).toHaveLength(2);
+    // pino's info is level 30: neither the run nor its consumers log at info.
+    const levels = result.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { level: number }).level);
+    expect(levels.filter((level) => level < 40)).toEqual([]);
+  });
+
   it('fails fast on a malformed environment variable, naming it', async () => {
     const result = await runCli(['run', path.join(dir, 'lab.jsonl')], { env: { CHUNK_SIZE: 'many' } });
     expect(result.code).toBe(2);

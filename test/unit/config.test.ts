@@ -131,6 +131,26 @@ describe('loadConfig', () => {
     expect(loadConfig({ CLOUDEVENTS_REQUIRE_TOKEN: 'false' }).cloudEventsRequireToken).toBe(false);
   });
 
+  it('says which variables the environment set, so commands decide on config rather than the environment', () => {
+    const c = loadConfig({ OUTPUT_URL: 'file:///data/out', LOG_LEVEL: '  ', PATH: '/usr/bin', QUEUE_PREFIX: '' });
+    expect(c.explicitlySet.has('OUTPUT_URL')).toBe(true);
+    // Blank is unset, as for every reader; variables config does not read are not listed.
+    expect(c.explicitlySet.has('LOG_LEVEL')).toBe(false);
+    expect(c.explicitlySet.has('QUEUE_PREFIX')).toBe(false);
+    expect(c.explicitlySet.has('PATH')).toBe(false);
+    expect(loadConfig({}).explicitlySet.size).toBe(0);
+  });
+
+  it("takes a command's defaults where the environment sets nothing, validated, and not as set", () => {
+    const defaults = { DATASET_ALLOWED_SCHEMES: 'file,http,https' };
+    const c = loadConfig({}, defaults);
+    expect(c.datasetAllowedSchemes).toEqual(['file', 'http', 'https']);
+    expect(c.explicitlySet.has('DATASET_ALLOWED_SCHEMES')).toBe(false);
+    expect(loadConfig({ DATASET_ALLOWED_SCHEMES: 'https' }, defaults).datasetAllowedSchemes).toEqual(['https']);
+    expect(loadConfig({ DATASET_ALLOWED_SCHEMES: ' ' }, defaults).datasetAllowedSchemes).toEqual(['file', 'http', 'https']);
+    expect(() => loadConfig({}, { CHUNK_SIZE: 'many' })).toThrow(ConfigError);
+  });
+
   it('reads K_CE_OVERRIDES extensions', () => {
     expect(loadConfig({ K_CE_OVERRIDES: '{"extensions":{"team":"risk"}}' }).kCeOverrides).toEqual({ team: 'risk' });
   });
