@@ -183,7 +183,9 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     if (answerHealth(req, res, deps.ready)) return;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const matching = routes.filter(([, pattern]) => pattern.test(path));
-    const route = matching.find(([method]) => method === req.method);
+    // HEAD is GET without the body (RFC 9110); Node leaves the body out of a HEAD response.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const route = matching.find(([m]) => m === method);
     if (!route) {
       const status = matching.length > 0 ? 405 : 404;
       sendJson(res, status, { error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } });

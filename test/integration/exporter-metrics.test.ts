@@ -222,6 +222,9 @@ describe('batchinfer exporter', () => {
     expect((await fetch(`${exporter.url}/readyz`)).status).toBe(200);
     expect((await fetch(`${exporter.url}/nope`)).status).toBe(404);
     expect((await fetch(`${exporter.url}/metrics`, { method: 'POST' })).status).toBe(405);
+    const head = await fetch(`${exporter.url}/metrics`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
   });
 
   it('answers 503 on /metrics while Redis is down, never stale numbers', async () => {

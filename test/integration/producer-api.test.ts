@@ -69,6 +69,20 @@ describe('producer API', () => {
     expect((await fetch(`${producer.url}/v1/batches`, { method: 'PUT', headers: auth })).status).toBe(405);
   });
 
+  it('answers HEAD on a GET route like GET, without a body', async () => {
+    const created = await post(JSON.stringify({ datasetUrl: dataset }));
+    const url = `${producer.url}/v1/batches/${String(created.json.id)}`;
+    const get = await fetch(url, { headers: auth });
+    const head = await fetch(url, { method: 'HEAD', headers: auth });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(await head.text()).toBe('');
+    expect((await fetch(`${producer.url}/v1/batches/does-not-exist`, { method: 'HEAD', headers: auth })).status).toBe(404);
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(401);
+    // Only GET routes: HEAD on a POST-only route is still a wrong method.
+    expect((await fetch(`${producer.url}/v1/batches`, { method: 'HEAD', headers: auth })).status).toBe(405);
+  });
+
   it('refuses a body over the size limit with 413', async () => {
     const { status, json } = await post(JSON.stringify({ datasetUrl: dataset, labels: { x: 'y'.repeat(100_000) } }));
     expect(status).toBe(413);
