@@ -113,11 +113,30 @@ export class BatchService {
           return { id: existing, status: view?.status ?? 'ingesting', created: false };
         }
       }
-      await this.deps.store.create(id, request, activeTraceId(parent));
+      await this.create(id, request, keys, parent);
       this.startIngest(id, request, parent, slot);
       return { id, status: 'ingesting', created: true };
     } catch (err) {
       slot.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Stores the new batch. When that fails, the keys this submission claimed are given back:
+   * left in place they would name a batch that does not exist, and every retry of the
+   * submission (a PingSource redelivering its tick) would be answered with it.
+   */
+  private async create(id: string, request: BatchRequest, claimedKeys: readonly string[], parent: Context): Promise<void> {
+    try {
+      await this.deps.store.create(id, request, activeTraceId(parent));
+    } catch (err) {
+      try {
+        await this.deps.store.releaseIdempotencyKeys(claimedKeys, id);
+      } catch (releaseErr) {
+        // Redis is likely down: the keys expire with the batch TTL.
+        this.deps.logger.warn({ err: releaseErr, batch_id: id }, 'could not release the idempotency keys of a batch that was not created');
+      }
       throw err;
     }
   }

@@ -221,6 +221,22 @@ for i = 1, #KEYS do redis.call('SET', KEYS[i], value, 'EX', ARGV[2], 'NX') end
 return existing
 `;
 
+// Gives back keys claimed for a batch that was never created: each key is deleted only if it
+// still names that batch (ARGV[1]) and the batch does not exist, so a key another submission
+// holds, or one whose batch was created after all, is never taken away.
+// KEYS: batch, idempotency keys...
+const RELEASE_KEYS = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local n = 0
+for i = 2, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    n = n + 1
+  end
+end
+return n
+`;
+
 // Reopens a batch that failed with failed chunks, for the chunks in ARGV to run again: each
 // one's accounting is taken back out (as if it had never run), so the batch closes again,
 // by the usual rule, once they are all accounted. Returns how many chunks were reopened,
@@ -262,6 +278,7 @@ return n
 
 interface BatchCommands {
   batchClaimKeys(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<string | null>;
+  batchReleaseKeys(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number>;
   batchRecordChunk(...keysAndArgs: (string | number)[]): Promise<number>;
   batchRecordAttempt(...keysAndArgs: (string | number)[]): Promise<number>;
   batchMarkIngested(...keysAndArgs: (string | number)[]): Promise<number>;
@@ -288,6 +305,7 @@ export class BatchStore {
     private readonly ttlSeconds: number,
   ) {
     redis.defineCommand('batchClaimKeys', { lua: CLAIM_KEYS });
+    redis.defineCommand('batchReleaseKeys', { lua: RELEASE_KEYS });
     redis.defineCommand('batchRecordChunk', { numberOfKeys: 11, lua: RECORD_CHUNK });
     redis.defineCommand('batchRecordAttempt', { numberOfKeys: 8, lua: RECORD_ATTEMPT });
     redis.defineCommand('batchMarkIngested', { numberOfKeys: 3, lua: MARK_INGESTED });
@@ -326,6 +344,18 @@ export class BatchStore {
     if (keys.length === 0) return undefined;
     const redisKeys = keys.map((k) => idempotencyKey(this.prefix, k));
     return (await this.redis.batchClaimKeys(redisKeys.length, ...redisKeys, id, this.ttlSeconds)) ?? undefined;
+  }
+
+  /**
+   * Releases keys {@link claimIdempotencyKeys} gave `id` when the batch could not be created
+   * after all, so a retry of the submission creates it instead of finding a batch that does
+   * not exist. Atomic: only keys that still name `id`, and only while no batch `id` exists.
+   * Returns how many keys were released.
+   */
+  async releaseIdempotencyKeys(keys: readonly string[], id: string): Promise<number> {
+    if (keys.length === 0) return 0;
+    const redisKeys = [this.keys(id)[0], ...keys.map((k) => idempotencyKey(this.prefix, k))];
+    return this.redis.batchReleaseKeys(redisKeys.length, ...redisKeys, id);
   }
 
   /** @param traceId - the trace the batch belongs to, shown by the status API so its logs can be found. */

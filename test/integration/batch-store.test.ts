@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BatchStore } from '../../src/shared/batch-store.js';
-import { activeBatchesKey, finishedBatchesKey, metricKeys } from '../../src/shared/keys.js';
+import { activeBatchesKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/keys.js';
 import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
 import type { BatchRequest } from '../../src/shared/types.js';
@@ -163,6 +163,19 @@ describe('BatchStore', () => {
     const racers = await Promise.all(['a', 'b', 'c', 'd'].map((id) => store.claimIdempotencyKeys(['ce/s/9', 'tick/s/03:00'], id)));
     expect(racers.filter((r) => r === undefined)).toHaveLength(1);
     expect(new Set(racers.filter((r) => r !== undefined)).size).toBe(1);
+  });
+
+  it('releases only the keys that still name a batch that was never created', async () => {
+    expect(await store.claimIdempotencyKeys(['mine', 'shared'], 'lost')).toBeUndefined();
+    // Meanwhile another submission's key expired and was claimed again by it.
+    await redis.set(idempotencyKey(prefix, 'shared'), 'other');
+    expect(await store.releaseIdempotencyKeys(['mine', 'shared'], 'lost')).toBe(1);
+    expect(await store.claimIdempotencyKey('mine', 'retry')).toBeUndefined();
+    expect(await store.claimIdempotencyKey('shared', 'retry')).toBe('other');
+    // A batch that does exist keeps its keys.
+    await store.create('retry', request);
+    expect(await store.releaseIdempotencyKeys(['mine'], 'retry')).toBe(0);
+    expect(await store.claimIdempotencyKey('mine', 'late')).toBe('retry');
   });
 
   it('moves the batch gauges and the active set at every transition, without scanning batches', async () => {
