@@ -15,11 +15,11 @@ import { readChunkEvent, InvalidChunkEventError } from '../shared/chunk-event.js
 import type { ChunkEventJson } from '../shared/chunk-event.js';
 import { chunkCost } from '../shared/cost.js';
 import type { CostRates } from '../shared/cost.js';
-import { BatchinferError } from '../shared/errors.js';
+import { BatchinferError, OutputRefusedError } from '../shared/errors.js';
 import { NO_OBSERVATION, observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../shared/histogram-buckets.js';
 import { CHUNK_QUEUE } from '../shared/keys.js';
 import { parseModelRef } from '../shared/model-ref.js';
-import { errorsName, openBatchSink, partName } from '../shared/sinks/open-sink.js';
+import { errorsName, isReallyWithinRoot, openBatchSink, partName } from '../shared/sinks/open-sink.js';
 import type { OutputSink } from '../shared/sinks/output-sink.js';
 import { ATTR, attrs, inSpan, inSpanSync, MESSAGING, recordError, tracer } from '../shared/tracing.js';
 import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
@@ -35,6 +35,8 @@ export interface ChunkProcessorOptions {
   closer: BatchCloser;
   logger: Logger;
   modelRoot: string;
+  /** This consumer's `OUTPUT_URL`: the only place its chunks may write to. */
+  outputRoot: string;
   rates: CostRates;
   /** Chunks this process works on at once; the pod's cost is split between them. */
   concurrency: number;
@@ -132,20 +134,44 @@ const hrTimeAt = (perfNow: number): HrTime => {
 /** Batches whose sinks are kept open; a consumer rarely works on more at once. */
 const SINK_CACHE_SIZE = 32;
 
+/** A batch id that names one folder (the producer's are UUIDs); `..` or `a/b` would not. */
+const PLAIN_BATCH_ID = /^[\w-]{1,100}$/;
+
 export class ChunkProcessor {
   /** One sink per batch (it creates the batch folder once), most recently used last. */
   private readonly sinks = new Map<string, OutputSink>();
 
   constructor(private readonly options: ChunkProcessorOptions) {}
 
+  /**
+   * The sink of the chunk's batch. Its location is checked when the sink is opened (once per
+   * batch): it must lie inside this consumer's `OUTPUT_URL`, symbolic links followed, else
+   * {@link OutputRefusedError}. The producer checks requests against the same rule; this
+   * keeps a chunk written to Redis by anyone else from directing writes anywhere.
+   */
   private sinkFor(chunk: ChunkData): OutputSink {
     const key = `${chunk.outputUrl}\n${chunk.batchId}`;
     let sink = this.sinks.get(key);
     if (sink) this.sinks.delete(key);
-    else sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+    else {
+      this.checkOutputLocation(chunk);
+      sink = openBatchSink(chunk.outputUrl, chunk.batchId);
+    }
     this.sinks.set(key, sink);
     if (this.sinks.size > SINK_CACHE_SIZE) this.sinks.delete(this.sinks.keys().next().value as string);
     return sink;
+  }
+
+  private checkOutputLocation(chunk: ChunkData): void {
+    const root = this.options.outputRoot;
+    if (!PLAIN_BATCH_ID.test(chunk.batchId)) throw new OutputRefusedError(`chunk batch id ${JSON.stringify(chunk.batchId)} is not a plain folder name`);
+    let inside: boolean;
+    try {
+      inside = isReallyWithinRoot(chunk.outputUrl, root);
+    } catch {
+      inside = false; // not a usable local location at all
+    }
+    if (!inside) throw new OutputRefusedError(`chunk output location ${String(chunk.outputUrl)} is outside this consumer's OUTPUT_URL ${root}`);
   }
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
@@ -268,6 +294,8 @@ export class ChunkProcessor {
   }
 
   private async run(chunk: ChunkData, log: Logger, attempt: Attempt, signal?: AbortSignal): Promise<void> {
+    // First: a chunk that may not write where it asks to is refused before any work.
+    const sink = this.sinkFor(chunk);
     const ref = parseModelRef(chunk.model, this.options.modelRoot);
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(ref));
     signal?.throwIfAborted();
@@ -306,7 +334,6 @@ export class ChunkProcessor {
     writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
     try {
       signal?.throwIfAborted();
-      const sink = this.sinkFor(chunk);
       await Promise.all([
         part ? sink.write(partName(chunk.chunkIndex), part) : sink.remove(partName(chunk.chunkIndex)),
         errorLines ? sink.write(errorsName(chunk.chunkIndex), errorLines) : sink.remove(errorsName(chunk.chunkIndex)),
@@ -338,14 +365,22 @@ export class ChunkProcessor {
 
   /**
    * A chunk that failed for good: all its records go to its error file, and it counts as
-   * failed, with the cost of its last attempt when it ran one.
+   * failed, with the cost of its last attempt when it ran one. A chunk whose output location
+   * is refused writes nothing anywhere; it is only counted.
    */
   async recordFailure(chunk: ChunkData, reason: string, log: Logger, failure: FinalFailure): Promise<void> {
     const errors = allRecordErrors(chunk, `chunk failed: ${reason}`);
-    const sink = this.sinkFor(chunk);
-    await sink.remove(partName(chunk.chunkIndex));
-    if (errors.length > 0) await sink.write(errorsName(chunk.chunkIndex), toJsonLines(errors));
-    else await sink.remove(errorsName(chunk.chunkIndex));
+    let sink: OutputSink | undefined;
+    try {
+      sink = this.sinkFor(chunk);
+    } catch (err) {
+      if (!(err instanceof OutputRefusedError)) throw err;
+    }
+    if (sink) {
+      await sink.remove(partName(chunk.chunkIndex));
+      if (errors.length > 0) await sink.write(errorsName(chunk.chunkIndex), toJsonLines(errors));
+      else await sink.remove(errorsName(chunk.chunkIndex));
+    }
     await this.account(chunk, log, {
       succeeded: 0,
       failed: errors.length,
@@ -356,7 +391,7 @@ export class ChunkProcessor {
       failureReason: failure.reason,
       ...(failure.usage ?? NO_USAGE),
     });
-    log.error({ reason, records: errors.length }, 'chunk failed after all attempts');
+    log.error({ reason, failure_reason: failure.reason, records: errors.length }, 'chunk failed after all attempts');
   }
 
   /** Counts the chunk in Redis; the chunk that completes the batch closes it (inside this span). */

@@ -47,6 +47,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
     closer,
     logger,
     modelRoot: config.modelRoot,
+    outputRoot: config.outputUrl,
     rates: config,
     concurrency: config.consumerConcurrency,
     recordSampleRatio: config.telemetry.recordSampleRatio,

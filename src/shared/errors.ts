@@ -113,6 +113,17 @@ export class OutputError extends BatchinferError {
   }
 }
 
+/**
+ * A chunk names an output location outside the consumer's own `OUTPUT_URL` (or a batch id
+ * that is not a plain folder name). The producer never enqueues one; a consumer still
+ * checks, since anyone who can write to Redis can enqueue a chunk. Fails the chunk for good.
+ */
+export class OutputRefusedError extends BatchinferError {
+  constructor(message: string) {
+    super('OUTPUT_REFUSED', message, 400);
+  }
+}
+
 /** A request that should be a CloudEvent is not one (missing or malformed attributes). */
 export class CloudEventError extends BatchinferError {
   constructor(message: string) {

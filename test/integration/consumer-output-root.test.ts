@@ -1,0 +1,86 @@
+/**
+ * A consumer writes only inside its own OUTPUT_URL, whatever a chunk on the queue says: a
+ * chunk written to Redis by someone other than the producer cannot direct its output
+ * elsewhere, plainly or through a symbolic link. Real consumer process, real Redis, real files.
+ */
+import { mkdir, mkdtemp, readdir, symlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchStore } from '../../src/shared/batch-store.js';
+import { buildChunkEvent } from '../../src/shared/chunk-event.js';
+import { chunkJobId, createChunkQueue } from '../../src/shared/chunk-queue.js';
+import { metricKeys } from '../../src/shared/keys.js';
+import { startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { readBatchOutput } from '../helpers/output.js';
+import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait-until.js';
+
+let server: LocalRedis;
+let redis: Redis;
+let consumer: RunningService | undefined;
+
+beforeAll(async () => {
+  server = await startTestRedis();
+  redis = connect(server.url);
+});
+afterAll(async () => {
+  await consumer?.stop();
+  await redis?.quit();
+  await server?.stop();
+});
+
+describe('a consumer', () => {
+  it('refuses, for good and writing nothing, a chunk whose output location is outside its OUTPUT_URL', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-outroot-'));
+    const root = path.join(dir, 'out');
+    const elsewhere = path.join(dir, 'elsewhere');
+    const linked = path.join(dir, 'linked');
+    await Promise.all([mkdir(root), mkdir(elsewhere), mkdir(linked)]);
+    await symlink(linked, path.join(root, 'escape'));
+    const url = (p: string): string => pathToFileURL(p).toString();
+
+    const prefix = freshPrefix('outroot');
+    const store = new BatchStore(redis, prefix, 3600);
+    const id = 'forged-batch';
+    // The batch as the producer made it: inside the root.
+    await store.create(id, { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 1, outputUrl: url(root), labels: {} });
+    await store.markIngested(id, 3, 3);
+    consumer = await startService('consumer', { REDIS_URL: server.url, QUEUE_PREFIX: prefix, OUTPUT_URL: url(root), CHUNK_ATTEMPTS: '3' });
+
+    // Chunks as anyone with access to Redis could write them: two pointing out of the root.
+    const queue = createChunkQueue(redis, { prefix, attempts: 3, backoffMs: 10 });
+    const outputs = [url(elsewhere), url(path.join(root, 'escape')), url(root)];
+    await queue.addBulk(
+      outputs.map((outputUrl, chunkIndex) => ({
+        name: 'chunk' as const,
+        data: buildChunkEvent({ batchId: id, chunkIndex, firstLine: chunkIndex + 1, records: [`{"id":${chunkIndex},"features":[1]}`], format: 'jsonl', model: 'sum', outputUrl }),
+        opts: { jobId: chunkJobId(id, chunkIndex) },
+      })),
+    );
+
+    const view = await waitUntil(async () => ((v) => (v?.status === 'failed' ? v : undefined))(await store.get(id)), { what: 'the batch to end' });
+    expect(view.chunks).toMatchObject({ completed: 1, failed: 2 });
+    expect(view.failedChunks).toEqual([0, 1]);
+    expect(view.records).toMatchObject({ succeeded: 1, failed: 2 });
+    // Refused at once (no retries), with a reason of its own.
+    expect(await redis.hgetall(metricKeys(prefix).chunkFailures)).toEqual({ output_refused: '2' });
+    expect(await redis.hgetall(metricKeys(prefix).chunkRetries)).toEqual({});
+    for (const index of [0, 1]) {
+      const job = await queue.getJob(chunkJobId(id, index));
+      expect(job?.attemptsMade).toBe(1);
+      expect(job?.failedReason).toContain('OUTPUT_URL');
+    }
+    // Nothing was written outside the root, not even an error file.
+    expect(await readdir(elsewhere)).toEqual([]);
+    expect(await readdir(linked)).toEqual([]);
+    // The chunk that asked for the root was written there.
+    const output = await readBatchOutput(root, id);
+    expect(output.predictions).toEqual([{ id: 2, prediction: 1 }]);
+    await queue.close();
+  });
+});
