@@ -388,6 +388,9 @@ export class BatchStore {
         recordsRead: 0,
       })
       .zadd(batchIndexKey(this.prefix), now, id)
+      // Trimmed here, where it grows: one cheap command per batch keeps it to the batches of
+      // the last BATCH_TTL_SECONDS instead of every batch ever created.
+      .zremrangebyscore(batchIndexKey(this.prefix), '-inf', `(${now - this.ttlSeconds * 1000}`)
       .zadd(ingestingIndexKey(this.prefix), now, id)
       .zadd(activeBatchesKey(this.prefix), now, id)
       .hincrby(this.metrics.batches, 'ingesting', 1)

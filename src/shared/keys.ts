@@ -21,7 +21,11 @@ export function batchKeys(prefix: string, batchId: string): BatchKeys {
   return { batch: base, chunks: `${base}:chunks`, failed: `${base}:failed` };
 }
 
-/** Sorted set of all batch ids, scored by creation time (ms). */
+/**
+ * Sorted set of batch ids, scored by creation time (ms), trimmed to the batches created within
+ * `BATCH_TTL_SECONDS` whenever a batch is created. Only reopening a failed batch reads it (for
+ * its place among the active batches; one older than that takes its reopening time).
+ */
 export const batchIndexKey = (prefix: string): string => `${prefix}:batches`;
 
 /** String: idempotency key → batch id. */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BatchStore } from '../../src/shared/batch-store.js';
-import { activeBatchesKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/keys.js';
+import { activeBatchesKey, batchIndexKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/keys.js';
 import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
 import type { BatchRequest } from '../../src/shared/types.js';
@@ -176,6 +176,15 @@ describe('BatchStore', () => {
     await store.create('retry', request);
     expect(await store.releaseIdempotencyKeys(['mine'], 'retry')).toBe(0);
     expect(await store.claimIdempotencyKey('mine', 'late')).toBe('retry');
+  });
+
+  it('keeps the batch index to the batches created within the TTL', async () => {
+    const index = batchIndexKey(prefix);
+    const now = Date.now();
+    // Batches created long ago, and one still within the TTL (3600 s here).
+    await redis.zadd(index, String(now - 30 * 86_400_000), 'ancient', String(now - 3601_000), 'expired', String(now - 3500_000), 'recent');
+    await store.create('new', request);
+    expect(await redis.zrange(index, '0', '-1')).toEqual(['recent', 'new']);
   });
 
   it('moves the batch gauges and the active set at every transition, without scanning batches', async () => {
