@@ -233,7 +233,8 @@ export class BatchService {
       if (span) recordError(span, err);
       log.error({ err, code }, 'ingest failed');
       try {
-        await this.deps.store.halt(id, 'failed', `ingest failed: ${reason}`, code);
+        // Through the closer: the batch's end is announced (batch.completed) like a close.
+        await this.deps.closer.halt(id, 'failed', `ingest failed: ${reason}`, code);
       } catch (haltErr) {
         log.error({ err: haltErr }, 'could not mark the batch failed');
       }

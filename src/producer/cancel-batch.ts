@@ -6,6 +6,7 @@
  * scaling consumers for them. Chunks being processed finish (their parts stay, uncounted
  * towards completion); chunks an ingest enqueues after this sweep are skipped by consumers.
  */
+import type { BatchCloser } from '../shared/batch-closer.js';
 import type { BatchStore } from '../shared/batch-store.js';
 import type { ChunkQueue } from '../shared/chunk-queue.js';
 import { chunkJobId } from '../shared/chunk-queue.js';
@@ -14,6 +15,8 @@ import type { BatchService } from './batch-service.js';
 
 export interface CancelDeps {
   store: BatchStore;
+  /** Halts the batch and announces its end (`batch.completed` with status `cancelled`). */
+  closer: BatchCloser;
   queue: ChunkQueue;
   service: BatchService;
 }
@@ -28,8 +31,8 @@ export interface CancelResult {
 const PARALLEL = 64;
 
 export async function cancelBatch(deps: CancelDeps, id: string, reason = 'cancelled by request'): Promise<CancelResult> {
-  const { store, queue, service } = deps;
-  if (!(await store.halt(id, 'cancelled', reason))) {
+  const { store, closer, queue, service } = deps;
+  if (!(await closer.halt(id, 'cancelled', reason))) {
     const state = await store.getState(id);
     if (!state) throw new NotFoundError(`no batch ${id}`);
     throw new BatchStateError('BATCH_FINISHED', `batch ${id} already ended: ${state.status}`);

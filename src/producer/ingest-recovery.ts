@@ -14,12 +14,15 @@
  * version, or that changed, fails the batch with the reason instead.
  */
 import type { Logger } from 'pino';
+import type { BatchCloser } from '../shared/batch-closer.js';
 import type { BatchStore } from '../shared/batch-store.js';
 import type { BatchService } from './batch-service.js';
 import type { IngestLeases } from './ingest-lease.js';
 
 export interface IngestRecoveryDeps {
   store: BatchStore;
+  /** Fails the batches that cannot be resumed (and announces their end). */
+  closer: BatchCloser;
   leases: IngestLeases;
   service: BatchService;
   logger: Logger;
@@ -53,7 +56,7 @@ export class IngestRecovery {
 
   /** One pass: heartbeat, then take over every ingesting batch whose lease lapsed. */
   async sweep(): Promise<void> {
-    const { store, leases, service, logger } = this.deps;
+    const { store, closer, leases, service, logger } = this.deps;
     await leases.heartbeat();
     for (const id of await store.listIngesting()) {
       if (service.isIngesting(id)) continue;
@@ -61,7 +64,7 @@ export class IngestRecovery {
       const log = logger.child({ batch_id: id });
       if (outcome === 'exhausted') {
         const reason = `ingest failed: interrupted ${attempt} time(s) (its producer died or was stopped); INGEST_ATTEMPTS is spent`;
-        if (await store.halt(id, 'failed', reason)) log.error({ attempts: attempt }, 'ingest lost too often: batch failed');
+        if (await closer.halt(id, 'failed', reason, 'INGEST_ATTEMPTS_EXHAUSTED')) log.error({ attempts: attempt }, 'ingest lost too often: batch failed');
         continue;
       }
       if (outcome !== 'claimed') continue;
@@ -70,7 +73,7 @@ export class IngestRecovery {
       if (stored.datasetVersion === '') {
         // Opened before, but its source offered no version: a re-read might be another file.
         const reason = 'ingest failed: interrupted, and cannot resume because the dataset source gives no version (ETag or Last-Modified) to prove it unchanged';
-        if (await store.halt(id, 'failed', reason)) log.error('ingest interrupted and not resumable: batch failed');
+        if (await closer.halt(id, 'failed', reason, 'INGEST_NOT_RESUMABLE')) log.error('ingest interrupted and not resumable: batch failed');
         continue;
       }
       log.warn({ attempt }, 'ingest lost its producer: resuming from the start');

@@ -38,12 +38,12 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   });
   const service = new BatchService({ queue, store, closer, config, logger, leases });
   // Resumes ingests whose producer died: now (a restarted producer) and every half lease.
-  const recovery = new IngestRecovery({ store, leases, service, logger });
+  const recovery = new IngestRecovery({ store, closer, leases, service, logger });
   recovery.start();
   let draining = false;
   const handler = createApiHandler(
     { config, store, service, logger, ready: () => !draining && redis.status === 'ready' },
-    batchControlRoutes({ store, queue, service }),
+    batchControlRoutes({ store, closer, queue, service }),
   );
   const server = http.createServer(handler);
   server.requestTimeout = 30_000;

@@ -3,6 +3,8 @@
  * batch to `completed` (or `failed` when chunks failed). Whoever accounts the last piece
  * closes it: the consumer of the last chunk, or the producer when ingest ends last. Closing
  * twice is harmless: the manifest is rewritten whole and only one status change wins.
+ * Halting (an ingest that failed, a cancellation) ends a batch too, without a manifest, and
+ * goes through here as well, so that every batch's end reaches the same hooks once.
  */
 import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
@@ -30,10 +32,17 @@ export interface Manifest extends BatchSummary {
 }
 
 /**
- * Called after a batch reached its final status (e.g. to emit `batch.completed`), inside the
- * closing span. Runs exactly once per batch: only the process whose `finish` won runs hooks.
+ * How a batch ended: `closed` when every chunk was accounted (its manifest written), or
+ * `halted` when its ingest failed or it was cancelled (no manifest; counts are those so far).
  */
-export type BatchClosedHook = (manifest: Manifest) => Promise<void>;
+export type BatchEnding = { kind: 'closed'; manifest: Manifest } | { kind: 'halted'; view: BatchView; summary: BatchSummary };
+
+/**
+ * Called after a batch reached its final status (e.g. to emit `batch.completed`), inside the
+ * closing (or halting) span. Runs exactly once per batch: only the process whose `finish`
+ * or `halt` transition won runs hooks.
+ */
+export type BatchEndedHook = (ending: BatchEnding) => Promise<void>;
 
 export function buildSummary(view: BatchView, inputs: { predictionSum: number; predictionCount: number; latencyMs: number }): BatchSummary {
   const total = view.records.succeeded + view.records.failed;
@@ -48,15 +57,44 @@ export function buildSummary(view: BatchView, inputs: { predictionSum: number; p
 }
 
 export class BatchCloser {
-  private readonly hooks: BatchClosedHook[] = [];
+  private readonly hooks: BatchEndedHook[] = [];
 
   constructor(
     private readonly store: BatchStore,
     private readonly logger: Logger,
   ) {}
 
-  onClosed(hook: BatchClosedHook): void {
+  onEnded(hook: BatchEndedHook): void {
     this.hooks.push(hook);
+  }
+
+  /**
+   * Stops a batch that has not finished (`BatchStore.halt`): its ingest failed, or it was
+   * cancelled. Returns false when it had already ended; only the call that ended it runs the
+   * hooks. `code` is the error's stable code.
+   */
+  halt(batchId: string, status: 'failed' | 'cancelled', error: string, code?: string): Promise<boolean> {
+    return inSpan('batchinfer.batch.halt', { attributes: { [ATTR.batchId]: batchId, [ATTR.batchStatus]: status } }, async () => {
+      if (!(await this.store.halt(batchId, status, error, code))) return false;
+      // The batch has ended whatever happens next: a failure to announce it is logged, not thrown.
+      try {
+        const view = await this.store.get(batchId);
+        if (view) await this.runHooks(batchId, { kind: 'halted', view, summary: buildSummary(view, await this.store.getSummaryInputs(batchId)) });
+      } catch (err) {
+        this.logger.error({ err, batch_id: batchId }, 'could not read the halted batch to announce its end');
+      }
+      return true;
+    });
+  }
+
+  private async runHooks(batchId: string, ending: BatchEnding): Promise<void> {
+    for (const hook of this.hooks) {
+      try {
+        await hook(ending);
+      } catch (err) {
+        this.logger.error({ err, batch_id: batchId }, 'batch-ended hook failed');
+      }
+    }
   }
 
   /** Closes the batch if it is ready; returns its manifest, or undefined when another process closed it. */
@@ -103,13 +141,7 @@ export class BatchCloser {
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');
-    for (const hook of this.hooks) {
-      try {
-        await hook(manifest);
-      } catch (err) {
-        this.logger.error({ err, batch_id: batchId }, 'batch-closed hook failed');
-      }
-    }
+    await this.runHooks(batchId, { kind: 'closed', manifest });
     return manifest;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Sends `batch.completed` to `K_SINK` when one is set. The closer runs hooks only in the
- * process whose final status transition won, so each batch sends one event. The sender
+ * Sends `batch.completed` to `K_SINK` when one is set, for every batch that ends: closed,
+ * failed in ingest, or cancelled. The closer runs hooks only in the process whose final
+ * status transition won, so each batch sends one event. The sender
  * (and the CloudEvents SDK it uses) is loaded on the first close, not at start-up: a
  * consumer scaling from zero should not pay for it before its first chunk.
  */
@@ -12,8 +13,8 @@ import type { DeliveryOptions } from './event-delivery.js';
 export function installCompletionEvents(closer: BatchCloser, config: Pick<Config, 'kSink' | 'kCeOverrides'>, logger: Logger, options?: DeliveryOptions): void {
   const sink = config.kSink;
   if (!sink) return;
-  closer.onClosed(async (manifest) => {
+  closer.onEnded(async (ending) => {
     const { sendCompletionEvent } = await import('./completion-event.js');
-    await sendCompletionEvent(manifest, sink, config.kCeOverrides, logger, options);
+    await sendCompletionEvent(ending, sink, config.kCeOverrides, logger, options);
   });
 }

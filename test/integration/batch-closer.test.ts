@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchCloser } from '../../src/shared/batch-closer.js';
-import type { Manifest } from '../../src/shared/batch-closer.js';
+import type { BatchEnding } from '../../src/shared/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch-store.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
 import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
@@ -62,16 +62,49 @@ describe('BatchCloser', () => {
     await store.recordChunk('b1', 0, result(2));
     expect(await store.recordChunk('b1', 1, result(2))).toBe('close');
 
-    const hooked: Manifest[] = [];
-    for (const closer of closers) closer.onClosed((m) => Promise.resolve(void hooked.push(m)));
+    const hooked: BatchEnding[] = [];
+    for (const closer of closers) closer.onEnded((ending) => Promise.resolve(void hooked.push(ending)));
     const manifests = await Promise.all(closers.map((c) => c.close('b1')));
 
     expect(manifests.filter((m) => m !== undefined)).toHaveLength(1);
     expect(hooked).toHaveLength(1);
-    expect(hooked[0]).toMatchObject({ batchId: 'b1', status: 'completed', total_records: 4 });
+    expect(hooked[0]).toMatchObject({ kind: 'closed', manifest: { batchId: 'b1', status: 'completed', total_records: 4 } });
     expect((await store.get('b1'))?.status).toBe('completed');
     // A late closer (a replayed last chunk) finds the batch closed and sends nothing.
     expect(await closers[0]?.close('b1')).toBeUndefined();
     expect(hooked).toHaveLength(1);
+  });
+
+  it('runs its hooks exactly once when several processes halt the same batch at once, and not for a closed batch', async () => {
+    const prefix = freshPrefix('halt');
+    const closers = Array.from({ length: 5 }, () => {
+      const conn = connect(redis.url);
+      connections.push(conn);
+      return new BatchCloser(new BatchStore(conn, prefix, 3600), logger);
+    });
+    const store = new BatchStore(connections.at(-1) as Redis, prefix, 3600);
+    const outputUrl = pathToFileURL(await mkdtemp(path.join(os.tmpdir(), 'bi-halt-'))).toString();
+    await store.create('b2', { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 2, outputUrl, labels: {} });
+    await store.recordChunk('b2', 0, result(2));
+
+    const hooked: BatchEnding[] = [];
+    for (const closer of closers) closer.onEnded((ending) => Promise.resolve(void hooked.push(ending)));
+    // An ingest failure and a cancellation racing, from several producers.
+    const won = await Promise.all(closers.map((c, i) => (i % 2 ? c.halt('b2', 'cancelled', 'cancelled by request') : c.halt('b2', 'failed', 'ingest failed: x', 'X'))));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(hooked).toHaveLength(1);
+    const ending = hooked[0];
+    if (ending?.kind !== 'halted') throw new Error('expected a halted ending');
+    expect(ending.view.status).toBe((await store.get('b2'))?.status);
+    expect(ending.view.records).toMatchObject({ succeeded: 2, failed: 0 });
+    expect(ending.summary.total_records).toBe(2);
+
+    // A batch that closed cannot be halted, and its end is not announced twice.
+    await store.create('b3', { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 2, outputUrl, labels: {} });
+    await store.markIngested('b3', 1, 2);
+    await store.recordChunk('b3', 0, result(2));
+    expect(await closers[0]?.close('b3')).toBeDefined();
+    expect(await closers[1]?.halt('b3', 'cancelled', 'too late')).toBe(false);
+    expect(hooked.map((e) => e.kind)).toEqual(['halted', 'closed']);
   });
 });
