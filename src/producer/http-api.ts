@@ -180,6 +180,12 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
   ];
 
   return (req, res) => {
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); the server lets such requests through to here.
+    if (req.headers.host === undefined && req.httpVersion === '1.1') {
+      sendJson(res, 400, { error: { code: 'BAD_REQUEST', message: 'missing Host header' } }, { connection: 'close' });
+      req.resume();
+      return;
+    }
     if (answerHealth(req, res, deps.ready)) return;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const matching = routes.filter(([, pattern]) => pattern.test(path));

@@ -45,7 +45,9 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     { config, store, service, logger, ready: () => !draining && redis.status === 'ready' },
     batchControlRoutes({ store, closer, queue, service }),
   );
-  const server = http.createServer(handler);
+  // A request without Host reaches the handler, which refuses it with a JSON 400 (Node's own
+  // refusal has no body), like every other refusal of the API.
+  const server = http.createServer({ requireHostHeader: false }, handler);
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.on('clientError', answerClientError);
