@@ -1,5 +1,5 @@
 // `npm run bench`: the six issue-7 benchmarks in sequence, each printing its own figures
-// (see BENCHMARKS.md for what each measures and its target). Takes ~10 minutes the first
+// (see BENCHMARKS.md for what each measures and its target). Takes ~15 minutes the first
 // time (it generates bench/data/, ~1.1 GB), less after. Pass "quick" for smaller sizes.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { ROOT } from './lib.mjs';
 const quick = process.argv[2] === 'quick';
 const benches = [
   ['1. pipeline vs raw loop', 'pipeline-vs-raw.mjs', quick ? ['200000', '3'] : ['1000000', '5']],
-  ['2. naive one-job-per-record peer', 'naive-per-record.mjs', quick ? ['20000'] : ['100000']],
+  ['2. naive one-job-per-record peer', 'naive-per-record.mjs', quick ? ['20000'] : ['1000000']],
   ['3. consumer cold start', 'cold-start.mjs', ['7']],
   ['4+6a. producer ingest RSS, Redis bytes per record', 'producer-ingest.mjs', quick ? ['20', '100'] : ['100', '1000']],
   ['5. tracing overhead', 'tracing-overhead.mjs', quick ? ['200000', '3'] : ['1000000', '5']],
