@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { ROOT, machine, startService } from './lib.mjs';
+import { ROOT, commandStats, machine, startService } from './lib.mjs';
 
 const scrapes = Number(process.argv[2] ?? 10);
 const load = async (rel) => import(pathToFileURL(path.join(ROOT, 'dist', rel)).toString());
@@ -20,15 +20,6 @@ const { buildChunkEvent } = await load('shared/chunk-event.js');
 const redis = await startLocalRedis();
 const client = new Redis(redis.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function commandStats() {
-  const stats = {};
-  for (const line of (await client.info('commandstats')).split('\r\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (m) stats[m[1]] = Number(m[2]);
-  }
-  return stats;
-}
 
 /** B finished batches (each with one accounted chunk) and W chunks waiting, under `prefix`. */
 async function fill(prefix, batches, waiting) {
@@ -62,12 +53,12 @@ async function measureScrapes(prefix) {
   const times = [];
   for (let i = 0; i < scrapes; i++) {
     await sleep(1100);
-    const before = await commandStats();
+    const before = await commandStats(client);
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     await res.text();
     times.push(performance.now() - t0);
-    const after = await commandStats();
+    const after = await commandStats(client);
     for (const [cmd, n] of Object.entries(after)) {
       const d = n - (before[cmd] ?? 0) - (cmd === 'info' ? 1 : 0);
       if (d > 0) {

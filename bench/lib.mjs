@@ -119,3 +119,13 @@ export function parseInfo(text) {
   }
   return out;
 }
+
+/** Calls per Redis command so far (`INFO commandstats`; commands run inside scripts count too). */
+export async function commandStats(client) {
+  const stats = {};
+  for (const line of (await client.info('commandstats')).split('\r\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+    if (m) stats[m[1]] = Number(m[2]);
+  }
+  return stats;
+}

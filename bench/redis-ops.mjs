@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
-import { CLI, DATA, ROOT, generateJsonl, machine, measure } from './lib.mjs';
+import { CLI, DATA, ROOT, commandStats, generateJsonl, machine, measure } from './lib.mjs';
 
 const records = Number(process.argv[2] ?? 200_000);
 const chunkSize = Number(process.argv[3] ?? 1000);
@@ -14,22 +14,13 @@ const file = await generateJsonl(path.join(DATA, `e2e-${records}.jsonl`), record
 const redis = await startLocalRedis();
 const client = new Redis(redis.url);
 
-async function commandStats() {
-  const stats = {};
-  for (const line of (await client.info('commandstats')).split('\r\n')) {
-    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-    if (m) stats[m[1]] = Number(m[2]);
-  }
-  return stats;
-}
-
-const before = await commandStats();
+const before = await commandStats(client);
 const out = path.join(DATA, 'ops-out');
 const result = await measure(process.execPath, [CLI, 'run', file, '--output', out, '--chunk-size', String(chunkSize), '--json'], {
   env: { ...process.env, REDIS_URL: redis.url },
 });
 if (result.code !== 0) throw new Error('run failed');
-const after = await commandStats();
+const after = await commandStats(client);
 const chunks = JSON.parse(result.stdout).chunks.total;
 const delta = Object.entries(after)
   .map(([cmd, n]) => [cmd, n - (before[cmd] ?? 0)])

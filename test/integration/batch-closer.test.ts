@@ -14,9 +14,9 @@ import { BatchCloser } from '../../src/shared/batch-closer.js';
 import type { BatchEnding } from '../../src/shared/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch-store.js';
 import type { ChunkResult } from '../../src/shared/batch-store.js';
-import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
+import { chunkResult } from '../helpers/chunk-result.js';
 
 const logger = pino({ level: 'silent' });
 let redis: LocalRedis;
@@ -30,20 +30,7 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const result = (succeeded: number): ChunkResult => ({
-  succeeded,
-  failed: 0,
-  predictionSum: succeeded,
-  predictionCount: succeeded,
-  latencyMs: 1,
-  chunkFailed: false,
-  costUsd: 0.001,
-  cpuSeconds: 0.01,
-  allocatedCpuSeconds: 0.02,
-  wallSeconds: 0.04,
-  wait: NO_OBSERVATION,
-  processing: NO_OBSERVATION,
-});
+const result = (succeeded: number): ChunkResult => chunkResult(succeeded, 0, { predictionSum: succeeded });
 
 describe('BatchCloser', () => {
   it('runs its hooks exactly once when several processes close the same batch at once', async () => {

@@ -3,11 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { BatchStore } from '../../src/shared/batch-store.js';
 import { activeBatchesKey, batchIndexKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/keys.js';
-import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
-import type { ChunkResult } from '../../src/shared/batch-store.js';
 import type { BatchRequest } from '../../src/shared/types.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
+import { chunkResult } from '../helpers/chunk-result.js';
 
 let server: LocalRedis;
 let redis: Redis;
@@ -23,21 +22,6 @@ const request: BatchRequest = {
   labels: { team: 'risk' },
 };
 
-const result = (succeeded: number, failed: number, extra: Partial<ChunkResult> = {}): ChunkResult => ({
-  succeeded,
-  failed,
-  predictionSum: succeeded * 2,
-  predictionCount: succeeded,
-  latencyMs: 1,
-  chunkFailed: false,
-  costUsd: 0.001,
-  cpuSeconds: 0.01,
-  allocatedCpuSeconds: 0.02,
-  wallSeconds: 0.04,
-  wait: NO_OBSERVATION,
-  processing: NO_OBSERVATION,
-  ...extra,
-});
 
 beforeAll(async () => {
   server = await startTestRedis();
@@ -55,9 +39,9 @@ beforeEach(() => {
 describe('BatchStore', () => {
   it('closes only after ingest has finished and every chunk is accounted', async () => {
     await store.create('b1', request);
-    expect(await store.recordChunk('b1', 0, result(10, 0))).toBe('open');
+    expect(await store.recordChunk('b1', 0, chunkResult(10, 0))).toBe('open');
     expect(await store.markIngested('b1', 2, 19)).toBe('open');
-    expect(await store.recordChunk('b1', 1, result(8, 1))).toBe('close');
+    expect(await store.recordChunk('b1', 1, chunkResult(8, 1))).toBe('close');
     const view = await store.get('b1');
     expect(view?.status).toBe('running');
     expect(view?.records).toEqual({ total: 19, read: 0, succeeded: 18, failed: 1 });
@@ -65,14 +49,14 @@ describe('BatchStore', () => {
 
   it('lets the producer close when ingest finishes after the last chunk', async () => {
     await store.create('b2', request);
-    expect(await store.recordChunk('b2', 0, result(5, 0))).toBe('open');
+    expect(await store.recordChunk('b2', 0, chunkResult(5, 0))).toBe('open');
     expect(await store.markIngested('b2', 1, 5)).toBe('close');
   });
 
   it('counts a replayed chunk once but adds the cost of every attempt', async () => {
     await store.create('b3', request);
-    await store.recordChunk('b3', 0, result(10, 0));
-    await store.recordChunk('b3', 0, result(10, 0));
+    await store.recordChunk('b3', 0, chunkResult(10, 0));
+    await store.recordChunk('b3', 0, chunkResult(10, 0));
     const view = await store.get('b3');
     expect(view?.records.succeeded).toBe(10);
     expect(view?.chunks.completed).toBe(1);
@@ -82,9 +66,9 @@ describe('BatchStore', () => {
 
   it('replaces a failed chunk by its successful retry', async () => {
     await store.create('b4', request);
-    await store.recordChunk('b4', 3, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    await store.recordChunk('b4', 3, chunkResult(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
     expect((await store.get('b4'))?.failedChunks).toEqual([3]);
-    await store.recordChunk('b4', 3, result(10, 0));
+    await store.recordChunk('b4', 3, chunkResult(10, 0));
     const view = await store.get('b4');
     expect(view?.failedChunks).toEqual([]);
     expect(view?.chunks).toMatchObject({ completed: 1, failed: 0 });
@@ -111,9 +95,9 @@ describe('BatchStore', () => {
 
   it('reopens a failed batch for its failed chunks only; it closes again when they are accounted', async () => {
     await store.create('b7', request);
-    await store.recordChunk('b7', 0, result(10, 0));
-    await store.recordChunk('b7', 1, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
-    await store.recordChunk('b7', 2, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    await store.recordChunk('b7', 0, chunkResult(10, 0));
+    await store.recordChunk('b7', 1, chunkResult(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
+    await store.recordChunk('b7', 2, chunkResult(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));
     expect(await store.markIngested('b7', 3, 30)).toBe('close');
     expect(await store.finish('b7', 'failed', '2 chunk(s) failed')).toBe(true);
 
@@ -125,8 +109,8 @@ describe('BatchStore', () => {
     expect(reopened?.records).toMatchObject({ succeeded: 10, failed: 0 });
     expect(await redis.ttl(`${prefix}:batch:b7`), 'a reopened batch does not expire').toBe(-1);
 
-    expect(await store.recordChunk('b7', 1, result(10, 0))).toBe('open');
-    expect(await store.recordChunk('b7', 2, result(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }))).toBe('close');
+    expect(await store.recordChunk('b7', 1, chunkResult(10, 0))).toBe('open');
+    expect(await store.recordChunk('b7', 2, chunkResult(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }))).toBe('close');
     expect((await store.get('b7'))?.records).toMatchObject({ total: 30, succeeded: 20, failed: 10 });
     expect(await store.getSummaryInputs('b7')).toMatchObject({ predictionSum: 40, predictionCount: 20 });
   });
@@ -196,7 +180,7 @@ describe('BatchStore', () => {
     expect(await gauges()).toMatchObject({ ingesting: '1', running: '1' });
     expect((await store.listActive(10)).map((v) => v.id)).toEqual(['g1', 'g2']);
 
-    await store.recordChunk('g1', 0, result(10, 0));
+    await store.recordChunk('g1', 0, chunkResult(10, 0));
     expect(await store.finish('g1', 'completed')).toBe(true);
     expect(await store.finish('g1', 'completed')).toBe(false);
     expect(await store.halt('g2', 'cancelled', 'user asked')).toBe(true);
@@ -218,8 +202,8 @@ describe('BatchStore', () => {
 
   it('attributes cost and records to the batch labels and books a failed attempt', async () => {
     await store.create('c1', { ...request, labels: { team: 'risk', project: 'churn' } });
-    await store.recordFailedAttempt('c1', { ...result(0, 0), reason: 'system_enospc' });
-    await store.recordChunk('c1', 0, result(9, 1));
+    await store.recordFailedAttempt('c1', { ...chunkResult(0, 0), reason: 'system_enospc' });
+    await store.recordChunk('c1', 0, chunkResult(9, 1));
     const keys = metricKeys(prefix);
     const tuple = JSON.stringify(['risk', 'churn', 'sum']);
     expect(Number(await redis.hget(keys.costUsd, tuple))).toBeCloseTo(0.002, 12);
@@ -236,14 +220,14 @@ describe('BatchStore', () => {
     const gauges = async (): Promise<Record<string, string>> => redis.hgetall(metricKeys(prefix).batches);
     await store.create('r1', request);
     await store.markIngested('r1', 1, 10);
-    await store.recordChunk('r1', 0, result(0, 10, { chunkFailed: true, failureReason: 'model_invalid' }));
+    await store.recordChunk('r1', 0, chunkResult(0, 10, { chunkFailed: true, failureReason: 'model_invalid' }));
     expect(await store.finish('r1', 'failed', 'chunk 0 failed')).toBe(true);
     expect(await redis.zrange(finishedBatchesKey(prefix, 'failed'), '0', '-1')).toEqual(['r1']);
     expect(await store.reopen('r1', [0])).toBe(1);
     expect(await gauges()).toMatchObject({ running: '1', failed: '1' });
     expect(await redis.zrange(finishedBatchesKey(prefix, 'failed'), '0', '-1')).toEqual([]);
     expect((await store.listActive(10)).map((v) => v.id)).toEqual(['r1']);
-    await store.recordChunk('r1', 0, result(10, 0));
+    await store.recordChunk('r1', 0, chunkResult(10, 0));
     expect(await store.finish('r1', 'completed')).toBe(true);
     expect(await gauges()).toMatchObject({ running: '0', failed: '1', completed: '1' });
     expect(await redis.hgetall(metricKeys(prefix).chunkFailures)).toEqual({ model_invalid: '1' });

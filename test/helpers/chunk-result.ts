@@ -1,0 +1,19 @@
+/** A chunk's accounting result for BatchStore tests: `succeeded` records at 2 each, small fixed costs. */
+import type { ChunkResult } from '../../src/shared/batch-store.js';
+import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
+
+export const chunkResult = (succeeded: number, failed = 0, extra: Partial<ChunkResult> = {}): ChunkResult => ({
+  succeeded,
+  failed,
+  predictionSum: succeeded * 2,
+  predictionCount: succeeded,
+  latencyMs: 1,
+  chunkFailed: false,
+  costUsd: 0.001,
+  cpuSeconds: 0.01,
+  allocatedCpuSeconds: 0.02,
+  wallSeconds: 0.04,
+  wait: NO_OBSERVATION,
+  processing: NO_OBSERVATION,
+  ...extra,
+});
