@@ -15,13 +15,13 @@ const runs = Number(process.argv[2] ?? 5);
 const dist = (p) => import(pathToFileURL(path.join(ROOT, 'dist', p)).toString());
 const { startLocalRedis } = await dist('cli/local-redis.js');
 const { createRedis } = await dist('shared/redis.js');
-const { BatchStore } = await dist('shared/batch-store.js');
-const { BatchCloser } = await dist('shared/batch-closer.js');
-const { createChunkQueue } = await dist('shared/chunk-queue.js');
+const { BatchStore } = await dist('shared/batch/batch-store.js');
+const { BatchCloser } = await dist('shared/batch/batch-closer.js');
+const { createChunkQueue } = await dist('shared/events/chunk-queue.js');
 const { BatchService } = await dist('producer/batch-service.js');
 const { parseBatchRequest } = await dist('producer/batch-request.js');
-const { loadConfig } = await dist('shared/config.js');
-const { createLogger } = await dist('shared/logger.js');
+const { loadConfig } = await dist('shared/config/config.js');
+const { createLogger } = await dist('shared/observability/logger.js');
 
 let spans = 0;
 const receiver = http.createServer((req, res) => {

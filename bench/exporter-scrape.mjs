@@ -13,9 +13,9 @@ import { ROOT, commandStats, machine, startService } from './lib.mjs';
 const scrapes = Number(process.argv[2] ?? 10);
 const load = async (rel) => import(pathToFileURL(path.join(ROOT, 'dist', rel)).toString());
 const { startLocalRedis } = await load('cli/local-redis.js');
-const { BatchStore } = await load('shared/batch-store.js');
-const { createChunkQueue } = await load('shared/chunk-queue.js');
-const { buildChunkEvent } = await load('shared/chunk-event.js');
+const { BatchStore } = await load('shared/batch/batch-store.js');
+const { createChunkQueue } = await load('shared/events/chunk-queue.js');
+const { buildChunkEvent } = await load('shared/events/chunk-event.js');
 
 const redis = await startLocalRedis();
 const client = new Redis(redis.url);

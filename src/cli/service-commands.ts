@@ -5,13 +5,13 @@
  * on SIGTERM drains (also when the signal arrives while it is still starting), then flushes
  * its spans, then exits.
  */
-import { loadConfig } from '../shared/config.js';
-import type { Config } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import type { Logger } from '../shared/logger.js';
-import { installShutdown } from '../shared/signals.js';
-import { startTelemetry } from '../shared/telemetry.js';
-import type { Telemetry } from '../shared/telemetry.js';
+import { loadConfig } from '../shared/config/config.js';
+import type { Config } from '../shared/config/config.js';
+import { createLogger } from '../shared/observability/logger.js';
+import type { Logger } from '../shared/observability/logger.js';
+import { installShutdown } from './signals.js';
+import { startTelemetry } from '../shared/observability/telemetry.js';
+import type { Telemetry } from '../shared/observability/telemetry.js';
 
 /** Knative's `K_SERVICE` / `K_CONFIGURATION` / `K_REVISION` on every line, to find a pod's logs. */
 function serviceLogger(service: string, config: Config): Logger {

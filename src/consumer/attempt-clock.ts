@@ -13,7 +13,7 @@
 import { Backoffs } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOB_READY_FIELD } from '../shared/keys.js';
+import { JOB_READY_FIELD } from '../shared/batch/keys.js';
 
 /** Reads `<attempt>:<ms>`; the time only when it was written for `attempt`. */
 export function parseReadyMark(mark: string | null | undefined, attempt: number): number | undefined {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { CONSUMER_ALIVE_MS, CONSUMER_HEARTBEAT_MS, consumersKey } from '../shared/keys.js';
+import { CONSUMER_ALIVE_MS, CONSUMER_HEARTBEAT_MS, consumersKey } from '../shared/batch/keys.js';
 
 export class ConsumerHeartbeat {
   readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;

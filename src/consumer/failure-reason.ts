@@ -4,7 +4,7 @@
  * coarse class for everything else.
  */
 import { UnrecoverableError } from 'bullmq';
-import { InvalidChunkEventError } from '../shared/chunk-event.js';
+import { InvalidChunkEventError } from '../shared/events/chunk-event.js';
 import { BatchinferError } from '../shared/errors.js';
 
 /** A chunk BullMQ gave up on because its consumers kept dying (OOM, node loss). */

@@ -5,9 +5,9 @@
  * label combinations / buckets): nothing here grows with the number of batches or chunks.
  */
 import type { Redis } from 'ioredis';
-import { costMonth } from '../shared/cost.js';
-import { cumulate, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../shared/histogram-buckets.js';
-import type { CumulativeHistogram } from '../shared/histogram-buckets.js';
+import { costMonth } from '../shared/batch/cost.js';
+import { cumulate, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../shared/observability/histogram-buckets.js';
+import type { CumulativeHistogram } from '../shared/observability/histogram-buckets.js';
 import {
   activeBatchesKey,
   CONSUMER_ALIVE_MS,
@@ -15,8 +15,8 @@ import {
   finishedBatchesKey,
   metricKeys,
   teamMonthCostKey,
-} from '../shared/keys.js';
-import type { MetricKeys } from '../shared/keys.js';
+} from '../shared/batch/keys.js';
+import type { MetricKeys } from '../shared/batch/keys.js';
 
 export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];

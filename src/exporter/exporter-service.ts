@@ -8,9 +8,9 @@
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { BatchStore } from '../shared/batch-store.js';
-import type { Config } from '../shared/config.js';
-import { answerHealth, closeServer, listen, sendJson } from '../shared/health-server.js';
+import { BatchStore } from '../shared/batch/batch-store.js';
+import type { Config } from '../shared/config/config.js';
+import { answerHealth, closeServer, listen, sendJson } from '../shared/http/health-server.js';
 import { createRedis } from '../shared/redis.js';
 import { AccountingReader } from './accounting-reader.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';

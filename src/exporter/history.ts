@@ -4,8 +4,8 @@
  * `EXPORTER_HISTORY_SECONDS`; rates and quantiles are computed between a sample and the one
  * a window earlier, the way Prometheus' rate() and histogram_quantile() would.
  */
-import { quantile } from '../shared/histogram-buckets.js';
-import type { CumulativeHistogram } from '../shared/histogram-buckets.js';
+import { quantile } from '../shared/observability/histogram-buckets.js';
+import type { CumulativeHistogram } from '../shared/observability/histogram-buckets.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface HistorySample {

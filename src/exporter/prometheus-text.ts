@@ -2,8 +2,8 @@
  * The Prometheus text exposition format (version 0.0.4), just what the exporter needs:
  * families with HELP and TYPE, escaped label values, and histograms from cumulative buckets.
  */
-import { formatBound } from '../shared/histogram-buckets.js';
-import type { CumulativeHistogram } from '../shared/histogram-buckets.js';
+import { formatBound } from '../shared/observability/histogram-buckets.js';
+import type { CumulativeHistogram } from '../shared/observability/histogram-buckets.js';
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

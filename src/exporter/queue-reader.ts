@@ -9,7 +9,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CHUNK_QUEUE, JOB_READY_FIELD } from '../shared/keys.js';
+import { CHUNK_QUEUE, JOB_READY_FIELD } from '../shared/batch/keys.js';
 
 /** States whose chunks a consumer has or will have to work on: THE autoscaling depth. */
 export const DEPTH_STATES = ['waiting', 'prioritized', 'active'] as const;

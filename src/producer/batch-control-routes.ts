@@ -3,7 +3,7 @@
  * (re-run its failed chunks) and `DELETE /v1/batches/:id` (cancel it). They plug into
  * {@link createApiHandler} as extra routes, so they share its auth and error handling.
  */
-import { sendJson } from '../shared/health-server.js';
+import { sendJson } from '../shared/http/health-server.js';
 import type { CancelDeps } from './cancel-batch.js';
 import { cancelBatch } from './cancel-batch.js';
 import type { Route, RouteEntry } from './http-api.js';

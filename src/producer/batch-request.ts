@@ -2,12 +2,12 @@
  * Validates the body of `POST /v1/batches` (and the data of a scheduled CloudEvent) into
  * a {@link BatchRequest}. Every refusal is a {@link ValidationError} naming the field.
  */
-import type { Config } from '../shared/config.js';
+import type { Config } from '../shared/config/config.js';
 import { ValidationError } from '../shared/errors.js';
-import { parseModelRef } from '../shared/model-ref.js';
-import { isReallyWithinRoot, isWithinRoot, normaliseOutputUrl } from '../shared/sinks/open-sink.js';
+import { parseModelRef } from '../shared/models/model-ref.js';
+import { isReallyWithinRoot, isWithinRoot, normaliseOutputUrl } from '../shared/io/sinks/open-sink.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
-import { checkDatasetScheme } from './sources/open-dataset.js';
+import { checkDatasetScheme } from '../shared/io/sources/open-dataset.js';
 
 const KNOWN_FIELDS = new Set(['datasetUrl', 'format', 'model', 'chunkSize', 'outputUrl', 'labels', 'idempotencyKey', 'schedule']);
 /** A schedule name: a Kubernetes object name (PingSource, CronJob) or similar. */

@@ -6,10 +6,10 @@
  * scaling consumers for them. Chunks being processed finish (their parts stay, uncounted
  * towards completion); chunks an ingest enqueues after this sweep are skipped by consumers.
  */
-import type { BatchCloser } from '../shared/batch-closer.js';
-import type { BatchStore } from '../shared/batch-store.js';
-import type { ChunkQueue } from '../shared/chunk-queue.js';
-import { chunkJobId } from '../shared/chunk-queue.js';
+import type { BatchCloser } from '../shared/batch/batch-closer.js';
+import type { BatchStore } from '../shared/batch/batch-store.js';
+import type { ChunkQueue } from '../shared/events/chunk-queue.js';
+import { chunkJobId } from '../shared/events/chunk-queue.js';
 import { BatchStateError, NotFoundError } from '../shared/errors.js';
 import type { BatchService } from './batch-service.js';
 

@@ -3,7 +3,7 @@
  * `maxChunkChars`, so one job's payload stays bounded whatever the line lengths).
  */
 import type { ChunkData, DatasetFormat } from '../shared/types.js';
-import type { RawRecord } from './record-splitter.js';
+import type { RawRecord } from '../shared/formats/record-splitter.js';
 
 export interface ChunkerOptions {
   batchId: string;

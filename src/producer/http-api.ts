@@ -8,8 +8,8 @@ import type http from 'node:http';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { BatchStore } from '../shared/batch-store.js';
-import type { Config } from '../shared/config.js';
+import type { BatchStore } from '../shared/batch/batch-store.js';
+import type { Config } from '../shared/config/config.js';
 import {
   BatchinferError,
   NotFoundError,
@@ -19,10 +19,10 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../shared/errors.js';
-import { answerHealth, sendJson } from '../shared/health-server.js';
-import { redactUrl } from '../shared/redact.js';
-import { extractIncomingTrace } from '../shared/trace-context.js';
-import { recordError, tracer } from '../shared/tracing.js';
+import { answerHealth, sendJson } from '../shared/http/health-server.js';
+import { redactUrl } from '../shared/observability/redact.js';
+import { extractIncomingTrace } from '../shared/events/trace-context.js';
+import { recordError, tracer } from '../shared/observability/tracing.js';
 import type { BatchView } from '../shared/types.js';
 import { parseBatchRequest } from './batch-request.js';
 import type { BatchService } from './batch-service.js';

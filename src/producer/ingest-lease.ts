@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { batchKeys, ingestingIndexKey, ingestLeaseKey, producersKey } from '../shared/keys.js';
+import { batchKeys, ingestingIndexKey, ingestLeaseKey, producersKey } from '../shared/batch/keys.js';
 
 export type ClaimOutcome =
   /** The lease is ours; `attempt` is this ingest's number (1 for a new batch). */

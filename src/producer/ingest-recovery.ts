@@ -14,8 +14,8 @@
  * version, or that changed, fails the batch with the reason instead.
  */
 import type { Logger } from 'pino';
-import type { BatchCloser } from '../shared/batch-closer.js';
-import type { BatchStore } from '../shared/batch-store.js';
+import type { BatchCloser } from '../shared/batch/batch-closer.js';
+import type { BatchStore } from '../shared/batch/batch-store.js';
 import type { BatchService } from './batch-service.js';
 import type { IngestLeases } from './ingest-lease.js';
 

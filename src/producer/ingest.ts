@@ -5,21 +5,21 @@
  */
 import { context, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { BatchCloser } from '../shared/batch-closer.js';
-import type { BatchStore } from '../shared/batch-store.js';
-import { buildChunkEvent } from '../shared/chunk-event.js';
-import type { ChunkQueue } from '../shared/chunk-queue.js';
-import { chunkJobId } from '../shared/chunk-queue.js';
-import type { Config } from '../shared/config.js';
-import { parseCsvRow } from '../shared/csv-row.js';
+import type { BatchCloser } from '../shared/batch/batch-closer.js';
+import type { BatchStore } from '../shared/batch/batch-store.js';
+import { buildChunkEvent } from '../shared/events/chunk-event.js';
+import type { ChunkQueue } from '../shared/events/chunk-queue.js';
+import { chunkJobId } from '../shared/events/chunk-queue.js';
+import type { Config } from '../shared/config/config.js';
+import { parseCsvRow } from '../shared/formats/csv-row.js';
 import { DatasetError } from '../shared/errors.js';
-import { CHUNK_QUEUE } from '../shared/keys.js';
-import { ATTR, inSpan, MESSAGING } from '../shared/tracing.js';
+import { CHUNK_QUEUE } from '../shared/batch/keys.js';
+import { ATTR, inSpan, MESSAGING } from '../shared/observability/tracing.js';
 import type { BatchRequest, ChunkData } from '../shared/types.js';
 import { Chunker } from './chunker.js';
-import { splitRecords } from './record-splitter.js';
-import { openDataset } from './sources/open-dataset.js';
-import type { OpenDatasetOptions } from './sources/open-dataset.js';
+import { splitRecords } from '../shared/formats/record-splitter.js';
+import { openDataset } from '../shared/io/sources/open-dataset.js';
+import type { OpenDatasetOptions } from '../shared/io/sources/open-dataset.js';
 
 /** Chunks published per Redis round trip. */
 const CHUNKS_PER_BULK = 16;

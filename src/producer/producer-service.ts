@@ -4,13 +4,13 @@
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
-import { BatchCloser } from '../shared/batch-closer.js';
-import { BatchStore } from '../shared/batch-store.js';
-import { installCompletionEvents } from '../shared/completion-hook.js';
-import { createChunkQueue } from '../shared/chunk-queue.js';
-import type { Config } from '../shared/config.js';
-import { closeServer, listen } from '../shared/health-server.js';
-import { answerClientError } from '../shared/http-client-error.js';
+import { BatchCloser } from '../shared/batch/batch-closer.js';
+import { BatchStore } from '../shared/batch/batch-store.js';
+import { installCompletionEvents } from '../shared/events/completion-hook.js';
+import { createChunkQueue } from '../shared/events/chunk-queue.js';
+import type { Config } from '../shared/config/config.js';
+import { closeServer, listen } from '../shared/http/health-server.js';
+import { answerClientError } from './http-client-error.js';
 import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { batchControlRoutes } from './batch-control-routes.js';
 import { BatchService } from './batch-service.js';

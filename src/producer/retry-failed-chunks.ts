@@ -13,10 +13,10 @@
  * a consumer that died before accounting a chunk BullMQ failed for stalling).
  */
 import type { Job } from 'bullmq';
-import type { BatchStore } from '../shared/batch-store.js';
-import type { ChunkEventJson } from '../shared/chunk-event.js';
-import type { ChunkQueue } from '../shared/chunk-queue.js';
-import { chunkJobId } from '../shared/chunk-queue.js';
+import type { BatchStore } from '../shared/batch/batch-store.js';
+import type { ChunkEventJson } from '../shared/events/chunk-event.js';
+import type { ChunkQueue } from '../shared/events/chunk-queue.js';
+import { chunkJobId } from '../shared/events/chunk-queue.js';
 import { BatchStateError, NotFoundError } from '../shared/errors.js';
 import type { BatchStatus } from '../shared/types.js';
 

@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
 
 export type ConnectionRole = 'worker' | 'request';
 

@@ -1,7 +1,7 @@
 /** A look into the real chunk queue, to see which consumer holds which chunk. */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CHUNK_QUEUE } from '../../src/shared/keys.js';
+import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 
 export interface QueueProbe {
   queue: Queue;

@@ -1,6 +1,6 @@
 /** A chunk's accounting result for BatchStore tests: `succeeded` records at 2 each, small fixed costs. */
-import type { ChunkResult } from '../../src/shared/batch-store.js';
-import { NO_OBSERVATION } from '../../src/shared/histogram-buckets.js';
+import type { ChunkResult } from '../../src/shared/batch/batch-store.js';
+import { NO_OBSERVATION } from '../../src/shared/observability/histogram-buckets.js';
 
 export const chunkResult = (succeeded: number, failed = 0, extra: Partial<ChunkResult> = {}): ChunkResult => ({
   succeeded,

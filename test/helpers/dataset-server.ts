@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeServer, listen } from '../../src/shared/health-server.js';
+import { closeServer, listen } from '../../src/shared/http/health-server.js';
 
 export interface FileOptions {
   /** Send a strong ETag (hash of the content). @defaultValue true */

@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { Manifest } from '../../src/shared/batch-closer.js';
+import type { Manifest } from '../../src/shared/batch/batch-closer.js';
 import type { BatchView } from '../../src/shared/types.js';
 
 export interface BatchOutput {

@@ -1,8 +1,8 @@
 /** Batch accounting against a real Redis: replays never double-count, a batch closes once. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { BatchStore } from '../../src/shared/batch-store.js';
-import { activeBatchesKey, batchIndexKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/keys.js';
+import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { activeBatchesKey, batchIndexKey, finishedBatchesKey, idempotencyKey, metricKeys } from '../../src/shared/batch/keys.js';
 import type { BatchRequest } from '../../src/shared/types.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';

@@ -6,7 +6,7 @@ import { CloudEvent } from 'cloudevents';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/cli/local-redis.js';
-import { deliverBinary } from '../../src/shared/event-delivery.js';
+import { deliverBinary } from '../../src/shared/events/event-delivery.js';
 import { EventSink } from '../helpers/event-sink.js';
 
 const logger = pino({ level: 'silent' });

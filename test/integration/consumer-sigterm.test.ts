@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHUNK_QUEUE } from '../../src/shared/keys.js';
+import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';

@@ -5,8 +5,8 @@
  * the file unchanged; a changed file is never stitched together.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/producer/sources/open-dataset.js';
-import type { OpenDatasetOptions } from '../../src/producer/sources/open-dataset.js';
+import { openDataset } from '../../src/shared/io/sources/open-dataset.js';
+import type { OpenDatasetOptions } from '../../src/shared/io/sources/open-dataset.js';
 import { DatasetError } from '../../src/shared/errors.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
 import type { DatasetServer } from '../helpers/dataset-server.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../../src/shared/health-server.js';
+import { listen } from '../../src/shared/http/health-server.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';

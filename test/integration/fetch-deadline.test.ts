@@ -1,9 +1,9 @@
 /** DATASET_FETCH_TIMEOUT_SECONDS bounds the whole fetch: waiting for headers as well as streaming. */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/producer/sources/open-dataset.js';
-import type { OpenDatasetOptions } from '../../src/producer/sources/open-dataset.js';
-import { listen } from '../../src/shared/health-server.js';
+import { openDataset } from '../../src/shared/io/sources/open-dataset.js';
+import type { OpenDatasetOptions } from '../../src/shared/io/sources/open-dataset.js';
+import { listen } from '../../src/shared/http/health-server.js';
 
 let server: http.Server;
 let base: string;

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDataset } from '../../src/producer/sources/open-dataset.js';
-import type { OpenDatasetOptions } from '../../src/producer/sources/open-dataset.js';
+import { openDataset } from '../../src/shared/io/sources/open-dataset.js';
+import type { OpenDatasetOptions } from '../../src/shared/io/sources/open-dataset.js';
 import { DatasetError, DatasetRefusedError } from '../../src/shared/errors.js';
-import { listen } from '../../src/shared/health-server.js';
+import { listen } from '../../src/shared/http/health-server.js';
 
 let server: http.Server;
 let base: string;

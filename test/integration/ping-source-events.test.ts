@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchIndexKey } from '../../src/shared/keys.js';
+import { batchIndexKey } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../../src/shared/health-server.js';
+import { listen } from '../../src/shared/http/health-server.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { freshPrefix, startTestRedis } from '../helpers/redis.js';

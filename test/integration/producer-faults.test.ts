@@ -10,7 +10,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BatchStore } from '../../src/shared/batch-store.js';
+import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { startService } from '../helpers/cli.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildChunkEvent, CHUNK_EVENT_TYPE, InvalidChunkEventError, readChunkEvent } from '../../src/shared/chunk-event.js';
+import { buildChunkEvent, CHUNK_EVENT_TYPE, InvalidChunkEventError, readChunkEvent } from '../../src/shared/events/chunk-event.js';
 import type { ChunkData } from '../../src/shared/types.js';
 
 const data: ChunkData = {

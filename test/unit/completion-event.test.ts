@@ -1,7 +1,7 @@
 import { HTTP } from 'cloudevents';
 import { describe, expect, it } from 'vitest';
-import type { BatchEnding, Manifest } from '../../src/shared/batch-closer.js';
-import { buildCompletionEvent, COMPLETION_EVENT_TYPE } from '../../src/shared/completion-event.js';
+import type { BatchEnding, Manifest } from '../../src/shared/batch/batch-closer.js';
+import { buildCompletionEvent, COMPLETION_EVENT_TYPE } from '../../src/shared/events/completion-event.js';
 import type { BatchView } from '../../src/shared/types.js';
 
 const manifest: Manifest = {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/shared/config.js';
+import { loadConfig } from '../../src/shared/config/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 function configError(env: Record<string, string>): ConfigError {

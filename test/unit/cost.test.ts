@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chunkCost, cpuEfficiency } from '../../src/shared/cost.js';
-import { parseCpuQuantity, parseMemoryQuantityGiB } from '../../src/shared/quantity.js';
+import { chunkCost, cpuEfficiency } from '../../src/shared/batch/cost.js';
+import { parseCpuQuantity, parseMemoryQuantityGiB } from '../../src/shared/config/quantity.js';
 
 const lab = { cpuLimitCores: 0.5, memoryLimitGiB: 0.5, costPerCpuHour: 0.04, costPerMemoryGbHour: 0.005 };
 

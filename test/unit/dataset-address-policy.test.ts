@@ -5,8 +5,8 @@
  */
 import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { checkDatasetAddress, isAddressAllowed } from '../../src/producer/dataset-address-policy.js';
-import type { AddressPolicy, Resolver } from '../../src/producer/dataset-address-policy.js';
+import { checkDatasetAddress, isAddressAllowed } from '../../src/shared/io/address-policy.js';
+import type { AddressPolicy, Resolver } from '../../src/shared/io/address-policy.js';
 import { DatasetRefusedError, ValidationError } from '../../src/shared/errors.js';
 
 const strict: AddressPolicy = { allowPrivateNetworks: false, allowedCidrs: [] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { History, pointBetween } from '../../src/exporter/history.js';
 import type { HistorySample } from '../../src/exporter/history.js';
-import { cumulate } from '../../src/shared/histogram-buckets.js';
+import { cumulate } from '../../src/shared/observability/histogram-buckets.js';
 
 const BOUNDS = [1, 10];
 

@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { parseReadyMark, readyMark } from '../../src/consumer/attempt-clock.js';
 import { failureReason } from '../../src/consumer/failure-reason.js';
-import { InvalidChunkEventError } from '../../src/shared/chunk-event.js';
+import { InvalidChunkEventError } from '../../src/shared/events/chunk-event.js';
 import { ModelError, OutputError } from '../../src/shared/errors.js';
 
 describe('failureReason', () => {

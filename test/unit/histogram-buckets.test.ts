@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketField, cumulate, observe, quantile, WAIT_BUCKETS } from '../../src/shared/histogram-buckets.js';
+import { bucketField, cumulate, observe, quantile, WAIT_BUCKETS } from '../../src/shared/observability/histogram-buckets.js';
 
 describe('histogram buckets', () => {
   it('puts a value in the smallest bucket that holds it (le is inclusive)', () => {

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, prettyFormatter } from '../../src/shared/logger.js';
+import { createLogger, prettyFormatter } from '../../src/shared/observability/logger.js';
 
 describe('logger', () => {
   it('writes JSON lines with the service name and no trace fields outside a span', () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/main.js';
 import { scheduledSubmission } from '../../src/producer/scheduled-event.js';
-import { loadConfig } from '../../src/shared/config.js';
+import { loadConfig } from '../../src/shared/config/config.js';
 import { SCALE_QUERY, QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { expandTimePlaceholders } from '../../src/shared/time-template.js';
 import { ROOT } from '../helpers/cli.js';
@@ -46,9 +46,9 @@ const batchinferContainers = (): { file: string; obj: Obj; container: Container 
 
 const isKnativeService = (obj: Obj): boolean => obj.apiVersion === 'serving.knative.dev/v1' && obj.kind === 'Service';
 
-/** Environment variable names read in src/shared/config.ts, and the rows of README.md's configuration table. */
+/** Environment variable names read in src/shared/config/config.ts, and the rows of README.md's configuration table. */
 function configVariables(): { code: Set<string>; readme: Set<string> } {
-  const source = readFileSync(path.join(ROOT, 'src/shared/config.ts'), 'utf8');
+  const source = readFileSync(path.join(ROOT, 'src/shared/config/config.ts'), 'utf8');
   const code = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? ''));
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const rows = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)*/gm)].flatMap((m) => m[0].match(/[A-Z][A-Z0-9_]+/g) ?? []));
@@ -103,7 +103,7 @@ describe('the pieces fit', () => {
     ];
     for (const name of new Set(names)) {
       if (name.startsWith('OTEL_')) continue;
-      expect(code, `${name} is not read in src/shared/config.ts`).toContain(name);
+      expect(code, `${name} is not read in src/shared/config/config.ts`).toContain(name);
       expect(readme, `${name} has no row in README.md's configuration table`).toContain(name);
     }
     // Every value in the ConfigMap is one the config accepts.

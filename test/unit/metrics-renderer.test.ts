@@ -3,7 +3,7 @@ import type { Accounting } from '../../src/exporter/accounting-reader.js';
 import { budgetUse } from '../../src/exporter/budgets.js';
 import { renderMetrics } from '../../src/exporter/metrics-renderer.js';
 import type { Snapshot } from '../../src/exporter/snapshot.js';
-import { cumulate, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/histogram-buckets.js';
+import { cumulate, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/observability/histogram-buckets.js';
 import { sampleValue } from '../helpers/metrics-text.js';
 
 const NOW = Date.UTC(2025, 5, 15, 12, 0, 0);

@@ -2,12 +2,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLinearModel } from '../../src/consumer/models/linear-model.js';
-import { DrillFault } from '../../src/consumer/models/drill-model.js';
-import { loadModel } from '../../src/consumer/models/load-model.js';
-import { sumModel } from '../../src/consumer/models/sum-model.js';
+import { loadLinearModel } from '../../src/shared/models/linear-model.js';
+import { DrillFault } from '../../src/shared/models/drill-model.js';
+import { loadModel } from '../../src/shared/models/load-model.js';
+import { sumModel } from '../../src/shared/models/sum-model.js';
 import { ModelError } from '../../src/shared/errors.js';
-import { parseModelRef } from '../../src/shared/model-ref.js';
+import { parseModelRef } from '../../src/shared/models/model-ref.js';
 
 describe('models', () => {
   it('sum predicts the sum of the features (the reference lab)', () => {

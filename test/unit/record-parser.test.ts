@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseChunk, parseCsvRecord, parseJsonlRecord } from '../../src/consumer/record-parser.js';
-import { parseCsvRow } from '../../src/shared/csv-row.js';
+import { parseChunk, parseCsvRecord, parseJsonlRecord } from '../../src/shared/formats/record-parser.js';
+import { parseCsvRow } from '../../src/shared/formats/csv-row.js';
 import type { ChunkData } from '../../src/shared/types.js';
 
 const chunk = (records: string[], extra: Partial<ChunkData> = {}): ChunkData => ({

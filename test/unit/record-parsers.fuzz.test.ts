@@ -6,12 +6,12 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseChunk, parseCsvRecord, parseJsonlRecord } from '../../src/consumer/record-parser.js';
+import { parseChunk, parseCsvRecord, parseJsonlRecord } from '../../src/shared/formats/record-parser.js';
 import { parseBatchRequest } from '../../src/producer/batch-request.js';
 import { Chunker } from '../../src/producer/chunker.js';
-import { splitRecords } from '../../src/producer/record-splitter.js';
-import type { RawRecord } from '../../src/producer/record-splitter.js';
-import { parseCsvRow } from '../../src/shared/csv-row.js';
+import { splitRecords } from '../../src/shared/formats/record-splitter.js';
+import type { RawRecord } from '../../src/shared/formats/record-splitter.js';
+import { parseCsvRow } from '../../src/shared/formats/csv-row.js';
 import { ValidationError } from '../../src/shared/errors.js';
 import type { ChunkData, DatasetFormat } from '../../src/shared/types.js';
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { splitRecords } from '../../src/producer/record-splitter.js';
-import type { RawRecord, SplitOptions } from '../../src/producer/record-splitter.js';
+import { splitRecords } from '../../src/shared/formats/record-splitter.js';
+import type { RawRecord, SplitOptions } from '../../src/shared/formats/record-splitter.js';
 
 async function split(pieces: (string | Buffer)[], options: Partial<SplitOptions> = {}): Promise<RawRecord[]> {
   const stream = Readable.from(pieces.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));

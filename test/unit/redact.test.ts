@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from '../../src/shared/redact.js';
+import { redactUrl } from '../../src/shared/observability/redact.js';
 
 describe('redactUrl', () => {
   it('drops passwords and query strings (presigned URLs carry signatures there)', () => {

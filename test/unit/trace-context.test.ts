@@ -2,8 +2,8 @@ import { propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildChunkEvent, readChunkEvent } from '../../src/shared/chunk-event.js';
-import { extractIncomingTrace } from '../../src/shared/trace-context.js';
+import { buildChunkEvent, readChunkEvent } from '../../src/shared/events/chunk-event.js';
+import { extractIncomingTrace } from '../../src/shared/events/trace-context.js';
 
 const T1 = '0af7651916cd43dd8448eb211c80319c';
 const T2 = '4bf92f3577b34da6a3ce929d0e0e4736';

@@ -5,8 +5,8 @@
  * is submitted; the consumer loads it.
  */
 import path from 'node:path';
-import { hasControlCharacter } from './control-chars.js';
-import { ModelError } from './errors.js';
+import { hasControlCharacter } from '../control-chars.js';
+import { ModelError } from '../errors.js';
 
 export const MODEL_KINDS = ['sum', 'linear', 'sleep', 'drill'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];

@@ -4,7 +4,7 @@
  * seconds forever, which would otherwise hold an ingest slot (and a producer pod) for good.
  */
 import type { Readable } from 'node:stream';
-import { DatasetError } from '../../shared/errors.js';
+import { DatasetError } from '../../errors.js';
 
 export class FetchDeadline {
   private readonly expired = new AbortController();

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { ModelError } from '../../shared/errors.js';
+import { ModelError } from '../errors.js';
 import type { Model } from './model.js';
 
 /** A linear regressor: prediction = weights · features + bias, from `{"weights": [...], "bias": b}`. */

@@ -11,7 +11,7 @@ import { context, propagation, SpanKind, SpanStatusCode } from '@opentelemetry/a
 import { HTTP } from 'cloudevents';
 import type { CloudEvent } from 'cloudevents';
 import type { Logger } from 'pino';
-import { inSpan } from './tracing.js';
+import { inSpan } from '../observability/tracing.js';
 
 export interface DeliveryOptions {
   /** Tries in all, the first included. @defaultValue 6 */

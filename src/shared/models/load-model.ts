@@ -1,4 +1,4 @@
-import type { ModelRef } from '../../shared/model-ref.js';
+import type { ModelRef } from './model-ref.js';
 import { loadDrillModel } from './drill-model.js';
 import { loadLinearModel } from './linear-model.js';
 import type { Model } from './model.js';

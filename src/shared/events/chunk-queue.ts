@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ChunkEventJson } from './chunk-event.js';
-import { CHUNK_QUEUE } from './keys.js';
+import { CHUNK_QUEUE } from '../batch/keys.js';
 
 export type ChunkQueue = Queue<ChunkEventJson, void, 'chunk'>;
 

@@ -8,10 +8,10 @@
  */
 import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
-import { redactUrl } from './redact.js';
-import { MANIFEST_NAME, openBatchSink } from './sinks/open-sink.js';
-import { ATTR, inSpan } from './tracing.js';
-import type { BatchSummary, BatchView } from './types.js';
+import { redactUrl } from '../observability/redact.js';
+import { MANIFEST_NAME, openBatchSink } from '../io/sinks/open-sink.js';
+import { ATTR, inSpan } from '../observability/tracing.js';
+import type { BatchSummary, BatchView } from '../types.js';
 
 export interface Manifest extends BatchSummary {
   batchId: string;

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
-import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
+import { DatasetError, DatasetRefusedError } from '../../errors.js';
 import type { DatasetSource, OpenedDataset, OpenOptions } from './dataset-source.js';
 import { openResumable } from './http-resume.js';
 import type { HttpResponse } from './http-resume.js';

@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { costMonth, MONTH_COST_TTL_SECONDS } from './cost.js';
-import type { Observation } from './histogram-buckets.js';
+import type { Observation } from '../observability/histogram-buckets.js';
 import {
   activeBatchesKey,
   batchIndexKey,
@@ -17,7 +17,7 @@ import {
   teamMonthCostKey,
 } from './keys.js';
 import type { MetricKeys } from './keys.js';
-import type { BatchRequest, BatchStatus, BatchView } from './types.js';
+import type { BatchRequest, BatchStatus, BatchView } from '../types.js';
 
 /** What one attempt at a chunk cost and how long it waited and ran, whatever its outcome. */
 export interface AttemptUsage {

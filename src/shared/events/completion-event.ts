@@ -14,12 +14,12 @@ import { context } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import { CloudEvent } from 'cloudevents';
 import type { Logger } from 'pino';
-import type { BatchEnding, Manifest } from './batch-closer.js';
+import type { BatchEnding, Manifest } from '../batch/batch-closer.js';
 import { traceHeaders } from './chunk-event.js';
 import { deliverBinary } from './event-delivery.js';
 import type { DeliveryOptions } from './event-delivery.js';
-import { MANIFEST_NAME, openBatchSink } from './sinks/open-sink.js';
-import type { BatchSummary, BatchView } from './types.js';
+import { MANIFEST_NAME, openBatchSink } from '../io/sinks/open-sink.js';
+import type { BatchSummary, BatchView } from '../types.js';
 
 export const COMPLETION_EVENT_TYPE = 'dev.batchinfer.batch.completed.v1';
 export const COMPLETION_EVENT_SOURCE = '/batchinfer/batches';

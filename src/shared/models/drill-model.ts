@@ -11,7 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelError } from '../../shared/errors.js';
+import { ModelError } from '../errors.js';
 import type { Model } from './model.js';
 import { sumModel } from './sum-model.js';
 

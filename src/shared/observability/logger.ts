@@ -8,7 +8,7 @@ import { commonJs } from './commonjs.js';
 import { trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import type { Logger, DestinationStream } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '../config/config.js';
 
 export type { Logger } from 'pino';
 

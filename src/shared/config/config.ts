@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import ipaddr from 'ipaddr.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 import { parseCpuQuantity, parseMemoryQuantityGiB } from './quantity.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -5,7 +5,7 @@
  * 1-based line number it starts on; blank lines are kept as "" so numbering stays exact.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { DatasetFormat } from '../shared/types.js';
+import type { DatasetFormat } from '../types.js';
 
 export interface RawRecord {
   text: string;

@@ -6,7 +6,7 @@
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import type { ChunkData } from './types.js';
+import type { ChunkData } from '../types.js';
 
 export const CHUNK_EVENT_TYPE = 'dev.batchinfer.chunk.v1';
 export const CHUNK_EVENT_SOURCE = '/batchinfer/producer';

@@ -5,8 +5,8 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { hasControlCharacter } from '../control-chars.js';
-import { OutputError } from '../errors.js';
+import { hasControlCharacter } from '../../control-chars.js';
+import { OutputError } from '../../errors.js';
 import { FileSink } from './file-sink.js';
 import type { OutputSink } from './output-sink.js';
 

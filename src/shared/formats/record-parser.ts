@@ -3,8 +3,8 @@
  * record error with its line number, never an exception: one bad line must not fail the
  * other records of its chunk.
  */
-import { parseCsvRow } from '../shared/csv-row.js';
-import type { ChunkData, ParsedRecord, RecordError } from '../shared/types.js';
+import { parseCsvRow } from './csv-row.js';
+import type { ChunkData, ParsedRecord, RecordError } from '../types.js';
 
 export interface ParsedChunk {
   records: ParsedRecord[];

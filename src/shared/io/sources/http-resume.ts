@@ -10,7 +10,7 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatasetError, isBatchinferError } from '../../shared/errors.js';
+import { DatasetError, isBatchinferError } from '../../errors.js';
 import type { OpenedDataset, OpenOptions } from './dataset-source.js';
 
 export interface HttpResponse {

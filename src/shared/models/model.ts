@@ -1,4 +1,4 @@
-import type { Prediction } from '../../shared/types.js';
+import type { Prediction } from '../types.js';
 
 /** Per-call options of {@link Model.predict}. */
 export interface PredictOptions {

@@ -19,7 +19,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Logger } from 'pino';
 import { commonJs } from './commonjs.js';
-import type { Config, OtelLogLevel, OtlpProtocol, TelemetryConfig } from './config.js';
+import type { Config, OtelLogLevel, OtlpProtocol, TelemetryConfig } from '../config/config.js';
 
 export interface Telemetry {
   /** True when spans are recorded and exported. */

@@ -5,7 +5,7 @@
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DatasetError, DatasetRefusedError } from '../../shared/errors.js';
+import { DatasetError, DatasetRefusedError } from '../../errors.js';
 import type { DatasetSource, OpenOptions } from './dataset-source.js';
 import { FetchDeadline } from './fetch-deadline.js';
 import { fileSource } from './file-source.js';

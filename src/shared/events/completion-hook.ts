@@ -6,8 +6,8 @@
  * consumer scaling from zero should not pay for it before its first chunk.
  */
 import type { Logger } from 'pino';
-import type { BatchCloser } from './batch-closer.js';
-import type { Config } from './config.js';
+import type { BatchCloser } from '../batch/batch-closer.js';
+import type { Config } from '../config/config.js';
 import type { DeliveryOptions } from './event-delivery.js';
 
 export function installCompletionEvents(closer: BatchCloser, config: Pick<Config, 'kSink' | 'kCeOverrides'>, logger: Logger, options?: DeliveryOptions): void {

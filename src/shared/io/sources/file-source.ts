@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { DatasetError } from '../../shared/errors.js';
+import { DatasetError } from '../../errors.js';
 import type { DatasetSource, OpenedDataset, OpenOptions } from './dataset-source.js';
 
 /** `file://` datasets: local files, for `batchinfer run` and shared volumes. */

@@ -16,8 +16,8 @@ import dns from 'node:dns';
 import type { LookupAddress } from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import type { Config } from '../shared/config.js';
-import { DatasetRefusedError, ValidationError } from '../shared/errors.js';
+import type { Config } from '../config/config.js';
+import { DatasetRefusedError, ValidationError } from '../errors.js';
 
 export interface AddressPolicy {
   /** `DATASET_ALLOW_PRIVATE_NETWORKS`: every address is allowed. */
