@@ -86,4 +86,6 @@ receiver.close();
 console.log(`machine: ${machine()}`);
 console.log(`runs: ${runs}, 1 chunk of 1000 records, tracing on (OTLP/HTTP to a local receiver; ${spans} export requests received)`);
 console.log(`start → ready:            median ${median(ready).toFixed(0)} ms [${ready.map((x) => x.toFixed(0)).join(', ')}]`);
-console.log(`start → first chunk done: median ${median(done).toFixed(0)} ms [${done.map((x) => x.toFixed(0)).join(', ')}] (target ≤ 500 ms)`);
+console.log(
+  `start → first chunk done: median ${median(done).toFixed(0)} ms [${done.map((x) => x.toFixed(0)).join(', ')}] (target ≤ 500 ms)`,
+);

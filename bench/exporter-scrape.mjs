@@ -24,20 +24,52 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** B finished batches (each with one accounted chunk) and W chunks waiting, under `prefix`. */
 async function fill(prefix, batches, waiting) {
   const store = new BatchStore(client, prefix, 7 * 24 * 3600);
-  const request = (i) => ({ datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 10, outputUrl: 'file:///tmp/o', labels: { team: `team-${i % 5}` } });
+  const request = (i) => ({
+    datasetUrl: 'file:///d.jsonl',
+    format: 'jsonl',
+    model: 'sum',
+    chunkSize: 10,
+    outputUrl: 'file:///tmp/o',
+    labels: { team: `team-${i % 5}` },
+  });
   const none = { bucket: '', value: 0 };
   for (let i = 0; i < batches; i++) {
     const id = `b${i}`;
     await store.create(id, request(i));
     await store.markIngested(id, 1, 10);
-    await store.recordChunk(id, 0, { succeeded: 10, failed: 0, predictionSum: 1, predictionCount: 10, latencyMs: 1, chunkFailed: false, costUsd: 1e-6, cpuSeconds: 0.01, allocatedCpuSeconds: 0.02, wallSeconds: 0.04, wait: { bucket: '0.5', value: 0.3 }, processing: none });
+    await store.recordChunk(id, 0, {
+      succeeded: 10,
+      failed: 0,
+      predictionSum: 1,
+      predictionCount: 10,
+      latencyMs: 1,
+      chunkFailed: false,
+      costUsd: 1e-6,
+      cpuSeconds: 0.01,
+      allocatedCpuSeconds: 0.02,
+      wallSeconds: 0.04,
+      wait: { bucket: '0.5', value: 0.3 },
+      processing: none,
+    });
     await store.finish(id, 'completed');
   }
   const queue = createChunkQueue(client, { prefix, attempts: 3 });
   for (let start = 0; start < waiting; start += 500) {
     const jobs = [];
     for (let i = start; i < Math.min(waiting, start + 500); i++) {
-      jobs.push({ name: 'chunk', data: buildChunkEvent({ batchId: 'w', chunkIndex: i, firstLine: 1, records: ['{}'], format: 'jsonl', model: 'sum', outputUrl: 'file:///tmp/o' }), opts: { jobId: `w-${i}` } });
+      jobs.push({
+        name: 'chunk',
+        data: buildChunkEvent({
+          batchId: 'w',
+          chunkIndex: i,
+          firstLine: 1,
+          records: ['{}'],
+          format: 'jsonl',
+          model: 'sum',
+          outputUrl: 'file:///tmp/o',
+        }),
+        opts: { jobId: `w-${i}` },
+      });
     }
     await queue.addBulk(jobs);
   }
@@ -45,7 +77,13 @@ async function fill(prefix, batches, waiting) {
 }
 
 async function measureScrapes(prefix) {
-  const { child, port } = await startService('exporter', { REDIS_URL: redis.url, QUEUE_PREFIX: prefix, PORT: '0', EXPORTER_SAMPLE_SECONDS: '3600', LOG_LEVEL: 'info' });
+  const { child, port } = await startService('exporter', {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+    PORT: '0',
+    EXPORTER_SAMPLE_SECONDS: '3600',
+    LOG_LEVEL: 'info',
+  });
   await sleep(1200); // past the startup sample's reuse window
   await fetch(`http://127.0.0.1:${port}/metrics`); // warm: scripts loaded, connections up
   let commands = 0;
@@ -69,7 +107,11 @@ async function measureScrapes(prefix) {
   }
   child.kill('SIGTERM');
   times.sort((a, b) => a - b);
-  return { perScrape: commands / scrapes, byCommand: Object.fromEntries(Object.entries(byCommand).map(([k, v]) => [k, v / scrapes])), medianMs: times[Math.floor(times.length / 2)] };
+  return {
+    perScrape: commands / scrapes,
+    byCommand: Object.fromEntries(Object.entries(byCommand).map(([k, v]) => [k, v / scrapes])),
+    medianMs: times[Math.floor(times.length / 2)],
+  };
 }
 
 console.log(`machine: ${machine()}`);
@@ -84,8 +126,16 @@ for (const [batches, waiting] of scenarios) {
   await fill(prefix, batches, waiting);
   const r = await measureScrapes(prefix);
   results.push(r);
-  console.log(`${batches} finished batches, ${waiting} waiting chunks: ${r.perScrape.toFixed(1)} Redis commands per scrape (scripts' inner commands included), median ${r.medianMs.toFixed(1)} ms`);
-  console.log('  ' + Object.entries(r.byCommand).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', '));
+  console.log(
+    `${batches} finished batches, ${waiting} waiting chunks: ${r.perScrape.toFixed(1)} Redis commands per scrape (scripts' inner commands included), median ${r.medianMs.toFixed(1)} ms`,
+  );
+  console.log(
+    '  ' +
+      Object.entries(r.byCommand)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+  );
 }
 console.log(`commands per scrape, 5000 vs 10 batches: ratio ${(results[2].perScrape / results[1].perScrape).toFixed(2)}`);
 await client.quit();

@@ -88,7 +88,8 @@ export function measure(cmd, args, options = {}) {
   });
 }
 
-export const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+export const machine = () =>
+  `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
 /** Peak RSS (VmHWM) of a live process, in MiB. */
 export function peakRssMiB(pid) {
@@ -115,7 +116,8 @@ export function parseInfo(text) {
   const out = {};
   for (const line of text.split('\r\n')) {
     const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = Number.isNaN(Number(line.slice(i + 1))) ? line.slice(i + 1) : Number(line.slice(i + 1));
+    if (i > 0 && !line.startsWith('#'))
+      out[line.slice(0, i)] = Number.isNaN(Number(line.slice(i + 1))) ? line.slice(i + 1) : Number(line.slice(i + 1));
   }
   return out;
 }

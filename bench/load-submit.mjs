@@ -59,7 +59,13 @@ async function submit(key) {
     body: JSON.stringify({ datasetUrl, idempotencyKey: key }),
   });
   const body = await res.json();
-  return { key, status: res.status, retryAfter: res.headers.get('retry-after'), id: body.id, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  return {
+    key,
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    id: body.id,
+    ms: Number(process.hrtime.bigint() - started) / 1e6,
+  };
 }
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -153,7 +159,9 @@ console.log(`machine: ${machine()}`);
 console.log(`command: node bench/load-submit.mjs ${CONCURRENT} ${WAVES} ${MAX_INGESTS} ${DELAY_MS}`);
 console.log(`| figure | value |\n|---|---|`);
 console.log(`| baseline (${BASELINE} sequential) latency p50 / p99 | ${f(b.p50)} / ${f(b.p99)} ms |`);
-console.log(`| storm (${WAVES} × ${CONCURRENT} concurrent) latency p50 / p95 / p99 / max | ${f(s.p50)} / ${f(s.p95)} / ${f(s.p99)} / ${f(s.max)} ms |`);
+console.log(
+  `| storm (${WAVES} × ${CONCURRENT} concurrent) latency p50 / p95 / p99 / max | ${f(s.p50)} / ${f(s.p95)} / ${f(s.p99)} / ${f(s.max)} ms |`,
+);
 console.log(`| /healthz at the same concurrency, p50 / p99 | ${f(h.p50)} / ${f(h.p99)} ms |`);
 console.log(`| storm p50 / sequential p50 | ${(s.p50 / b.p50).toFixed(1)}× |`);
 console.log(`| storm p50 / /healthz-at-same-concurrency p50 | ${(s.p50 / h.p50).toFixed(2)}× |`);
@@ -161,7 +169,9 @@ console.log(`| storm answers 202 / 429 / other | ${count(storm, 202)} / ${count(
 console.log(`| 429 without Retry-After | ${shedWithoutRetryAfter} |`);
 console.log(`| /healthz failures during storms | ${healthFailures} of ${healthProbes} |`);
 console.log(`| batches created / distinct keys accepted | ${storedBatches} / ${idsByKey.size} |`);
-console.log(`| duplicates found (keys with 2 ids + chunks queued twice + chunks missing or extra) | ${keysWithTwoIds + duplicateJobs + missingOrExtra} |`);
+console.log(
+  `| duplicates found (keys with 2 ids + chunks queued twice + chunks missing or extra) | ${keysWithTwoIds + duplicateJobs + missingOrExtra} |`,
+);
 console.log(`| producer peak RSS | ${(hwmKb / 1024).toFixed(0)} MiB |`);
 
 producer.kill('SIGTERM');

@@ -36,7 +36,11 @@ const rawS = median(raw);
 const pipeS = median(pipeline);
 console.log(`machine: ${machine()}`);
 console.log(`dataset: ${records} records; run args: ${extra.join(' ') || '(defaults)'}`);
-console.log(`raw loop:  median ${rawS.toFixed(2)} s of [${raw.map((x) => x.toFixed(2)).join(', ')}] → ${Math.round(records / rawS)} records/s`);
-console.log(`pipeline:  median ${pipeS.toFixed(2)} s of [${pipeline.map((x) => x.toFixed(2)).join(', ')}] → ${Math.round(records / pipeS)} records/s`);
+console.log(
+  `raw loop:  median ${rawS.toFixed(2)} s of [${raw.map((x) => x.toFixed(2)).join(', ')}] → ${Math.round(records / rawS)} records/s`,
+);
+console.log(
+  `pipeline:  median ${pipeS.toFixed(2)} s of [${pipeline.map((x) => x.toFixed(2)).join(', ')}] → ${Math.round(records / pipeS)} records/s`,
+);
 console.log(`ratio pipeline / raw: ${(pipeS / rawS).toFixed(2)}× (target ≤ 1.5×, stretch ≤ 1.0×)`);
 for (const p of peaks) console.log(`peak RSS ${p.name}: ${(p.hwmKb / 1024).toFixed(0)} MiB`);

@@ -68,7 +68,9 @@ async function runOnce(name) {
   await rm(out, { recursive: true, force: true });
   const before = { ...receiver.stats };
   const cpuBefore = childrenCpuSeconds();
-  const result = await measure(process.execPath, [CLI, 'run', file, '--output', out, '--consumers', '1', '--json'], { env: variants[name] });
+  const result = await measure(process.execPath, [CLI, 'run', file, '--output', out, '--consumers', '1', '--json'], {
+    env: variants[name],
+  });
   if (result.code !== 0) throw new Error(`run (${name}) exited ${result.code}`);
   const summary = JSON.parse(result.stdout);
   return {
@@ -86,8 +88,12 @@ for (let round = 0; round < rounds; round++) {
   for (const name of round % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
     const r = await runOnce(name);
     results[name].push(r);
-    console.log(`round ${round + 1} ${name.padEnd(3)}: ${Math.round(r.recordsPerSecond)} records/s, process wall ${r.wallS.toFixed(2)} s, CPU ${r.cpuS.toFixed(2)} s` +
-      (name === 'on' ? `, exported ${(r.exportedBytes / 1024).toFixed(0)} KiB${r.exportedSpans ? ` / ${r.exportedSpans} spans` : ''}` : ''));
+    console.log(
+      `round ${round + 1} ${name.padEnd(3)}: ${Math.round(r.recordsPerSecond)} records/s, process wall ${r.wallS.toFixed(2)} s, CPU ${r.cpuS.toFixed(2)} s` +
+        (name === 'on'
+          ? `, exported ${(r.exportedBytes / 1024).toFixed(0)} KiB${r.exportedSpans ? ` / ${r.exportedSpans} spans` : ''}`
+          : ''),
+    );
   }
 }
 await receiver.close();
@@ -104,4 +110,6 @@ console.log(`median records/s: off ${Math.round(off)}, on ${Math.round(on)}, on/
 console.log(`median process wall: off ${offWall.toFixed(2)} s, on ${onWall.toFixed(2)} s, on/off ${(onWall / offWall).toFixed(3)}`);
 const offCpu = median(results.off.map((r) => r.cpuS));
 const onCpu = median(results.on.map((r) => r.cpuS));
-console.log(`median CPU s (run + consumers + redis): off ${offCpu.toFixed(2)}, on ${onCpu.toFixed(2)}, on/off ${(onCpu / offCpu).toFixed(3)}`);
+console.log(
+  `median CPU s (run + consumers + redis): off ${offCpu.toFixed(2)}, on ${onCpu.toFixed(2)}, on/off ${(onCpu / offCpu).toFixed(3)}`,
+);

@@ -79,7 +79,8 @@ async function expectations(file) {
       // array of finite numbers.
       const { id, features } = JSON.parse(text) ?? {};
       const validId = (typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id));
-      const validFeatures = Array.isArray(features) && features.length > 0 && features.every((f) => typeof f === 'number' && Number.isFinite(f));
+      const validFeatures =
+        Array.isArray(features) && features.length > 0 && features.every((f) => typeof f === 'number' && Number.isFinite(f));
       if (validId && validFeatures) {
         ids.add(id);
         continue;
@@ -104,7 +105,10 @@ function startService(command, env) {
 async function waitHealthy(port, child) {
   for (let i = 0; i < 400; i++) {
     if (child.exitCode !== null) throw new Error(`service exited early: ${child.stderrTail()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(50);
   }
@@ -217,7 +221,9 @@ try {
   });
   if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
   const { id } = await res.json();
-  say(`batch ${id}: ${opts.dataset ? path.basename(dataset) : `${RECORDS} records`}, chunks of ${CHUNK_SIZE}; ${KILLS} consumer kill(s), ${RESTARTS} Redis restart(s)`);
+  say(
+    `batch ${id}: ${opts.dataset ? path.basename(dataset) : `${RECORDS} records`}, chunks of ${CHUNK_SIZE}; ${KILLS} consumer kill(s), ${RESTARTS} Redis restart(s)`,
+  );
 
   // Faults spread evenly over the batch's chunks, the Redis restarts in the middle ones:
   // 3 kills and 1 restart fall at 20 % kill, 40 % kill, 60 % restart, 80 % kill.
@@ -255,7 +261,9 @@ try {
           if (lost.length > 0) {
             events.push({ fault: 'consumer-sigkill', heldChunks: lost, atChunksDone: view.chunks.completed, ms: Date.now() - started });
             const chunks = lost.map((jobId) => jobId.slice(jobId.lastIndexOf('-') + 1)).join(', ');
-            say(`  ${((Date.now() - started) / 1000).toFixed(1)} s: consumer SIGKILLed mid-chunk (holding chunks ${chunks}; ${view.chunks.completed} chunks done)`);
+            say(
+              `  ${((Date.now() - started) / 1000).toFixed(1)} s: consumer SIGKILLed mid-chunk (holding chunks ${chunks}; ${view.chunks.completed} chunks done)`,
+            );
             faults.shift();
           }
           victim = await startConsumer(baseEnv); // its pod restarts it
@@ -272,10 +280,22 @@ try {
     kills: events.filter((e) => e.fault === 'consumer-sigkill').length,
     redisRestarts: events.filter((e) => e.fault === 'redis-restart').length,
   };
-  if (applied.kills < KILLS || applied.redisRestarts < RESTARTS) check.problems.push('the batch ended before every fault was applied (raise --delay-ms)');
+  if (applied.kills < KILLS || applied.redisRestarts < RESTARTS)
+    check.problems.push('the batch ended before every fault was applied (raise --delay-ms)');
   if (view.status !== 'completed') check.problems.push(`batch ${view.status}: ${view.error ?? ''}`);
   const ok = check.problems.length === 0;
-  summary = { id, status: view.status, ok, output: outputDir, wallSeconds, records: view.records, chunks: view.chunks, faults: events, ...applied, check };
+  summary = {
+    id,
+    status: view.status,
+    ok,
+    output: outputDir,
+    wallSeconds,
+    records: view.records,
+    chunks: view.chunks,
+    faults: events,
+    ...applied,
+    check,
+  };
   say(`  records: ${view.records.succeeded} predicted + ${view.records.failed} errors = ${view.records.total} in`);
   say(`  exactly once: ${check.duplicates} duplicates, ${check.missing} missing`);
   say(ok ? 'OK: every record exactly once' : `FAILED: ${check.problems.join('; ')}`);

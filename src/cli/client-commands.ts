@@ -27,7 +27,9 @@ async function call(method: string, url: string, body?: unknown): Promise<{ stat
   try {
     res = await fetch(url, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
   } catch (err) {
-    throw new Error(`cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new Error(
+      `cannot reach ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+    );
   }
   const text = await res.text();
   let json: unknown = text;

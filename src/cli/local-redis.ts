@@ -96,12 +96,18 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   const port = await freePort();
   const listenArgs = options.tls
     ? [
-        '--port', '0',
-        '--tls-port', String(port),
-        '--tls-cert-file', options.tls.certFile,
-        '--tls-key-file', options.tls.keyFile,
-        '--tls-ca-cert-file', options.tls.caFile,
-        '--tls-auth-clients', 'no',
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        options.tls.certFile,
+        '--tls-key-file',
+        options.tls.keyFile,
+        '--tls-ca-cert-file',
+        options.tls.caFile,
+        '--tls-auth-clients',
+        'no',
       ]
     : ['--port', String(port)];
   const ca = options.tls ? await readFile(options.tls.caFile, 'utf8') : undefined;
@@ -112,13 +118,20 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   const args = [
     configFile,
     ...listenArgs,
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--save', '',
-    '--appendonly', options.persistence ? 'yes' : 'no',
-    '--appendfsync', 'everysec',
-    '--daemonize', 'no',
-    '--loglevel', 'warning',
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.persistence ? 'yes' : 'no',
+    '--appendfsync',
+    'everysec',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
   ];
   let child: ChildProcess;
 

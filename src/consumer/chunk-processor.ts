@@ -89,7 +89,8 @@ function prepareRecords(chunk: ChunkData, inputSize: number | undefined): { vali
   const valid = records.filter((r) => r.features.length === inputSize);
   if (valid.length !== records.length) {
     for (const r of records) {
-      if (r.features.length !== inputSize) errors.push({ line: r.line, id: r.id, error: `expected ${inputSize} features, got ${r.features.length}` });
+      if (r.features.length !== inputSize)
+        errors.push({ line: r.line, id: r.id, error: `expected ${inputSize} features, got ${r.features.length}` });
     }
     errors.sort((a, b) => a.line - b.line);
   }
@@ -164,14 +165,16 @@ export class ChunkProcessor {
 
   private checkOutputLocation(chunk: ChunkData): void {
     const root = this.options.outputRoot;
-    if (!PLAIN_BATCH_ID.test(chunk.batchId)) throw new OutputRefusedError(`chunk batch id ${JSON.stringify(chunk.batchId)} is not a plain folder name`);
+    if (!PLAIN_BATCH_ID.test(chunk.batchId))
+      throw new OutputRefusedError(`chunk batch id ${JSON.stringify(chunk.batchId)} is not a plain folder name`);
     let inside: boolean;
     try {
       inside = isReallyWithinRoot(chunk.outputUrl, root);
     } catch {
       inside = false; // not a usable local location at all
     }
-    if (!inside) throw new OutputRefusedError(`chunk output location ${String(chunk.outputUrl)} is outside this consumer's OUTPUT_URL ${root}`);
+    if (!inside)
+      throw new OutputRefusedError(`chunk output location ${String(chunk.outputUrl)} is outside this consumer's OUTPUT_URL ${root}`);
   }
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
@@ -205,7 +208,12 @@ export class ChunkProcessor {
     });
   }
 
-  private async processInSpan(job: Job<ChunkEventJson>, chunk: ChunkData, token: string | undefined, signal?: AbortSignal): Promise<ChunkOutcome> {
+  private async processInSpan(
+    job: Job<ChunkEventJson>,
+    chunk: ChunkData,
+    token: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<ChunkOutcome> {
     const log = this.options.logger.child({ batch_id: chunk.batchId, chunk_index: chunk.chunkIndex, job_id: job.id });
     const state = await this.options.store.getState(chunk.batchId);
     if (!state || state.halted) {
@@ -271,7 +279,10 @@ export class ChunkProcessor {
    */
   private async recordRequeue(job: Job, chunk: ChunkData, usage: AttemptUsage, reason: string, log: Logger, err?: unknown): Promise<void> {
     try {
-      await Promise.all([this.options.clock.markRequeued(job, err), this.options.store.recordFailedAttempt(chunk.batchId, { ...usage, reason })]);
+      await Promise.all([
+        this.options.clock.markRequeued(job, err),
+        this.options.store.recordFailedAttempt(chunk.batchId, { ...usage, reason }),
+      ]);
     } catch (accountErr) {
       log.warn({ err: accountErr }, 'could not account the failed attempt');
     }
@@ -281,12 +292,20 @@ export class ChunkProcessor {
    * Per-record spans, when opted in: a sample of the chunk's records, each under the span
    * of the step that decided its fate (inference for predictions, preparation for errors).
    */
-  private recordSpans(parent: Context, start: HrTime, end: HrTime, rows: Array<{ id?: string | number; line: number; error?: string }>): void {
+  private recordSpans(
+    parent: Context,
+    start: HrTime,
+    end: HrTime,
+    rows: Array<{ id?: string | number; line: number; error?: string }>,
+  ): void {
     const ratio = this.options.recordSampleRatio ?? 0;
     if (ratio <= 0) return;
     for (const row of rows) {
       if (Math.random() >= ratio) continue;
-      const attributes: Record<string, string | number> = { [ATTR.recordLine]: row.line, [ATTR.recordOutcome]: row.error ? 'error' : 'predicted' };
+      const attributes: Record<string, string | number> = {
+        [ATTR.recordLine]: row.line,
+        [ATTR.recordOutcome]: row.error ? 'error' : 'predicted',
+      };
       if (row.id !== undefined) attributes[ATTR.recordId] = row.id;
       if (row.error) attributes[ATTR.recordError] = row.error;
       tracer.startSpan('batchinfer.record', { startTime: start, attributes }, parent).end(end);
@@ -308,11 +327,20 @@ export class ChunkProcessor {
       return prepared;
     });
 
-    const predictSpan = tracer.startSpan('batchinfer.model.predict', attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }));
+    const predictSpan = tracer.startSpan(
+      'batchinfer.model.predict',
+      attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }),
+    );
     const inferStart = performance.now();
     let predictions: Prediction[];
     try {
-      const output = valid.length > 0 ? model.predict(valid.map((r) => r.features), { signal }) : [];
+      const output =
+        valid.length > 0
+          ? model.predict(
+              valid.map((r) => r.features),
+              { signal },
+            )
+          : [];
       predictions = output instanceof Promise ? await output : output;
     } catch (err) {
       recordError(predictSpan, err);

@@ -93,7 +93,10 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       await inSpan(
         'batchinfer.chunk.fail',
         { attributes },
-        () => processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }), { reason: STALLED }),
+        () =>
+          processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }), {
+            reason: STALLED,
+          }),
         parentContext,
       );
     } catch (accountErr) {

@@ -82,7 +82,8 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
         'content-type': 'text/html; charset=utf-8',
         'content-length': Buffer.byteLength(DASHBOARD_HTML),
         // The page loads nothing from elsewhere; say so to the browser too.
-        'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+        'content-security-policy':
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
       });
       res.end(DASHBOARD_HTML);
       return Promise.resolve();
@@ -95,7 +96,9 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const route = routes[path];
     if (!route || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      sendJson(res, route ? 405 : 404, { error: { code: route ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+      sendJson(res, route ? 405 : 404, {
+        error: { code: route ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` },
+      });
       req.resume();
       return;
     }

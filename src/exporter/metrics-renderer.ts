@@ -46,7 +46,11 @@ export function renderMetrics(snapshot: Snapshot, settings: RenderSettings): str
   ]);
   w.family('batchinfer_consumers', 'gauge', 'Consumers alive (heartbeat in the last 30 s).', [{ value: a.consumers }]);
 
-  w.histogram('batchinfer_chunk_wait_seconds', 'Per-attempt wait of a chunk, from runnable to taken by a consumer (retries do not add up).', a.wait);
+  w.histogram(
+    'batchinfer_chunk_wait_seconds',
+    'Per-attempt wait of a chunk, from runnable to taken by a consumer (retries do not add up).',
+    a.wait,
+  );
   w.histogram('batchinfer_chunk_processing_seconds', 'Per-attempt processing time of a chunk.', a.processing);
 
   w.family(
@@ -55,14 +59,29 @@ export function renderMetrics(snapshot: Snapshot, settings: RenderSettings): str
     'Records processed, by outcome (succeeded, failed) and cost labels.',
     a.records.map((r) => ({ labels: { outcome: r.outcome, team: r.team, project: r.project, model: r.model }, value: r.records })),
   );
-  w.family('batchinfer_chunk_failures_total', 'counter', 'Chunks that failed after all their attempts, by reason.', byReason(a.chunkFailures));
-  w.family('batchinfer_chunk_retries_total', 'counter', 'Chunk attempts that failed and were retried or handed back, by reason.', byReason(a.chunkRetries));
+  w.family(
+    'batchinfer_chunk_failures_total',
+    'counter',
+    'Chunks that failed after all their attempts, by reason.',
+    byReason(a.chunkFailures),
+  );
+  w.family(
+    'batchinfer_chunk_retries_total',
+    'counter',
+    'Chunk attempts that failed and were retried or handed back, by reason.',
+    byReason(a.chunkRetries),
+  );
 
-  w.family('batchinfer_batches', 'gauge', 'Batches by status: in progress now (ingesting, running); finished and still known to the status API (completed, failed, cancelled).', [
-    { labels: { status: 'ingesting' }, value: a.batches.ingesting },
-    { labels: { status: 'running' }, value: a.batches.running },
-    ...FINAL_STATUSES.map((status) => ({ labels: { status }, value: a.batches.retained[status] })),
-  ]);
+  w.family(
+    'batchinfer_batches',
+    'gauge',
+    'Batches by status: in progress now (ingesting, running); finished and still known to the status API (completed, failed, cancelled).',
+    [
+      { labels: { status: 'ingesting' }, value: a.batches.ingesting },
+      { labels: { status: 'running' }, value: a.batches.running },
+      ...FINAL_STATUSES.map((status) => ({ labels: { status }, value: a.batches.retained[status] })),
+    ],
+  );
   w.family('batchinfer_batches_created_total', 'counter', 'Batches created.', [{ value: a.batches.created }]);
   w.family(
     'batchinfer_batches_finished_total',
@@ -74,8 +93,18 @@ export function renderMetrics(snapshot: Snapshot, settings: RenderSettings): str
     { value: a.batches.oldestActiveCreatedMs === null ? 0 : Math.max(0, atMs - a.batches.oldestActiveCreatedMs) / 1000 },
   ]);
 
-  w.family('batchinfer_cost_usd_total', 'counter', 'Allocated cost (limits x wall time) of chunk attempts, USD.', costSamples(a, (r) => r.usd));
-  w.family('batchinfer_cpu_seconds_total', 'counter', 'CPU seconds chunk attempts actually used.', costSamples(a, (r) => r.cpuSeconds));
+  w.family(
+    'batchinfer_cost_usd_total',
+    'counter',
+    'Allocated cost (limits x wall time) of chunk attempts, USD.',
+    costSamples(a, (r) => r.usd),
+  );
+  w.family(
+    'batchinfer_cpu_seconds_total',
+    'counter',
+    'CPU seconds chunk attempts actually used.',
+    costSamples(a, (r) => r.cpuSeconds),
+  );
   w.family(
     'batchinfer_allocated_cpu_seconds_total',
     'counter',
@@ -84,7 +113,12 @@ export function renderMetrics(snapshot: Snapshot, settings: RenderSettings): str
   );
 
   const budgets = budgetUse(settings.teamBudgetsUsd, a.teamMonthCostUsd);
-  w.family('batchinfer_budget_usd', 'gauge', 'Monthly budget per team, USD (TEAM_BUDGETS_USD).', budgets.map((b) => ({ labels: { team: b.team }, value: b.budgetUsd })));
+  w.family(
+    'batchinfer_budget_usd',
+    'gauge',
+    'Monthly budget per team, USD (TEAM_BUDGETS_USD).',
+    budgets.map((b) => ({ labels: { team: b.team }, value: b.budgetUsd })),
+  );
   w.family(
     'batchinfer_budget_spent_usd',
     'gauge',

@@ -126,6 +126,10 @@ export function buildOverview(
       maxIntervalSeconds: s.maxIntervalSeconds,
       overdue: atMs / 1000 - s.lastStartSeconds > s.maxIntervalSeconds,
     })),
-    history: { sampleSeconds: settings.sampleSeconds, windowSeconds: OVERVIEW_WINDOW_MS / 1000, points: history.points(OVERVIEW_WINDOW_MS) },
+    history: {
+      sampleSeconds: settings.sampleSeconds,
+      windowSeconds: OVERVIEW_WINDOW_MS / 1000,
+      points: history.points(OVERVIEW_WINDOW_MS),
+    },
   };
 }

@@ -69,7 +69,12 @@ const STOPPED: Record<Exclude<StopReason, 'shutdown'>, string> = {
  */
 function resumedTraceContext(traceId: string | undefined): Context {
   if (!traceId) return context.active();
-  return trace.setSpanContext(context.active(), { traceId, spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  return trace.setSpanContext(context.active(), {
+    traceId,
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
 }
 
 export class BatchService {
@@ -77,7 +82,13 @@ export class BatchService {
   private readonly admission: IngestAdmission;
 
   constructor(
-    private readonly deps: IngestDeps & { store: BatchStore; closer: BatchCloser; logger: Logger; resolver?: Resolver; leases?: IngestLeases },
+    private readonly deps: IngestDeps & {
+      store: BatchStore;
+      closer: BatchCloser;
+      logger: Logger;
+      resolver?: Resolver;
+      leases?: IngestLeases;
+    },
   ) {
     this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
   }

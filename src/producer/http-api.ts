@@ -194,7 +194,9 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     const route = matching.find(([m]) => m === method);
     if (!route) {
       const status = matching.length > 0 ? 405 : 404;
-      sendJson(res, status, { error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+      sendJson(res, status, {
+        error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` },
+      });
       req.resume();
       return;
     }

@@ -64,7 +64,8 @@ export class IngestRecovery {
       const log = logger.child({ batch_id: id });
       if (outcome === 'exhausted') {
         const reason = `ingest failed: interrupted ${attempt} time(s) (its producer died or was stopped); INGEST_ATTEMPTS is spent`;
-        if (await closer.halt(id, 'failed', reason, 'INGEST_ATTEMPTS_EXHAUSTED')) log.error({ attempts: attempt }, 'ingest lost too often: batch failed');
+        if (await closer.halt(id, 'failed', reason, 'INGEST_ATTEMPTS_EXHAUSTED'))
+          log.error({ attempts: attempt }, 'ingest lost too often: batch failed');
         continue;
       }
       if (outcome !== 'claimed') continue;
@@ -72,8 +73,10 @@ export class IngestRecovery {
       if (!stored) continue;
       if (stored.datasetVersion === '') {
         // Opened before, but its source offered no version: a re-read might be another file.
-        const reason = 'ingest failed: interrupted, and cannot resume because the dataset source gives no version (ETag or Last-Modified) to prove it unchanged';
-        if (await closer.halt(id, 'failed', reason, 'INGEST_NOT_RESUMABLE')) log.error('ingest interrupted and not resumable: batch failed');
+        const reason =
+          'ingest failed: interrupted, and cannot resume because the dataset source gives no version (ETag or Last-Modified) to prove it unchanged';
+        if (await closer.halt(id, 'failed', reason, 'INGEST_NOT_RESUMABLE'))
+          log.error('ingest interrupted and not resumable: batch failed');
         continue;
       }
       log.warn({ attempt }, 'ingest lost its producer: resuming from the start');

@@ -143,11 +143,15 @@ export async function ingest(
   );
   // Reading, decompressing and splitting the dataset; the publishes it waits for are its
   // children, so the gaps between them are the time spent reading and parsing.
-  return inSpan('batchinfer.dataset.read', { attributes: { [ATTR.batchId]: batchId, [ATTR.datasetFormat]: request.format } }, async (span) => {
-    const result = await readAndPublish(deps, batchId, request, bytes);
-    span.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
-    return result;
-  });
+  return inSpan(
+    'batchinfer.dataset.read',
+    { attributes: { [ATTR.batchId]: batchId, [ATTR.datasetFormat]: request.format } },
+    async (span) => {
+      const result = await readAndPublish(deps, batchId, request, bytes);
+      span.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
+      return result;
+    },
+  );
 }
 
 async function readAndPublish(

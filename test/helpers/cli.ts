@@ -21,7 +21,8 @@ export interface CliResult {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (/^(REDIS_URL|QUEUE_PREFIX|OUTPUT_URL|API_TOKEN|K_SINK|K_CE_OVERRIDES|OTEL_.*|LOG_LEVEL|MODEL|MODEL_ROOT|CHUNK_SIZE)$/.test(key)) delete env[key];
+    if (/^(REDIS_URL|QUEUE_PREFIX|OUTPUT_URL|API_TOKEN|K_SINK|K_CE_OVERRIDES|OTEL_.*|LOG_LEVEL|MODEL|MODEL_ROOT|CHUNK_SIZE)$/.test(key))
+      delete env[key];
   }
   env.OTEL_TRACES_EXPORTER = 'none';
   for (const [k, v] of Object.entries(extra)) {
@@ -31,7 +32,10 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env;
 }
 
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(options.env), cwd: options.cwd ?? ROOT });
     let stdout = '';

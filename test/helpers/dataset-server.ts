@@ -141,7 +141,7 @@ export class DatasetServer {
     const cutAt = fault && 'cutAfterBytes' in fault ? fault.cutAfterBytes : Infinity;
     let stallAt = fault && 'stallAfterBytes' in fault ? fault.stallAfterBytes : Infinity;
     const piece = throttle?.bytes ?? 64 * 1024;
-    for (let sent = 0; sent < slice.length; ) {
+    for (let sent = 0; sent < slice.length;) {
       if (res.destroyed) return;
       if (sent >= stallAt) {
         const released = this.stallsReleased;

@@ -25,7 +25,13 @@ export async function writeJsonlDataset(
   const expected = new Map<string | number, number>();
   const badLines: number[] = [];
   const lines: string[] = [];
-  const malformed = ['{"id": 1, "features": [1, 2', '{"features": [1, 2, 3]}', '{"id": "x", "features": ["a"]}', 'not json at all', '[1, 2, 3]'];
+  const malformed = [
+    '{"id": 1, "features": [1, 2',
+    '{"features": [1, 2, 3]}',
+    '{"id": "x", "features": ["a"]}',
+    'not json at all',
+    '[1, 2, 3]',
+  ];
   let records = 0;
   for (let line = 1; line <= count; line++) {
     if (options.blankEvery && line % options.blankEvery === 0) {
@@ -39,7 +45,10 @@ export async function writeJsonlDataset(
       continue;
     }
     const features = options.features?.(line) ?? [line % 10, (line * 7) % 13, 0.5, -1];
-    expected.set(`r${line}`, features.reduce((a, b) => a + b, 0));
+    expected.set(
+      `r${line}`,
+      features.reduce((a, b) => a + b, 0),
+    );
     lines.push(JSON.stringify({ id: `r${line}`, features }));
   }
   await writeFile(path, lines.join('\n') + '\n');

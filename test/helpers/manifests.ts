@@ -25,7 +25,11 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ROOT } from './cli.js';
 
 /** Loosely typed Kubernetes object: tests walk it by path. */
-export type Obj = Record<string, unknown> & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
+export type Obj = Record<string, unknown> & {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+};
 
 export interface ManifestDoc {
   /** Path relative to the repository root. */
@@ -100,7 +104,13 @@ export function loadManifests(): ManifestDoc[] {
 export const modelKey = (obj: Obj): string => `${obj.apiVersion}/${obj.kind}`;
 
 export function find(docs: ManifestDoc[], apiVersion: string, kind: string, name: string, dirPrefix?: string): Obj {
-  const hit = docs.find((d) => d.obj.apiVersion === apiVersion && d.obj.kind === kind && d.obj.metadata.name === name && (!dirPrefix || d.file.startsWith(dirPrefix)));
+  const hit = docs.find(
+    (d) =>
+      d.obj.apiVersion === apiVersion &&
+      d.obj.kind === kind &&
+      d.obj.metadata.name === name &&
+      (!dirPrefix || d.file.startsWith(dirPrefix)),
+  );
   if (!hit) throw new Error(`no ${apiVersion} ${kind} ${name}${dirPrefix ? ` under ${dirPrefix}` : ''}`);
   return hit.obj;
 }

@@ -85,14 +85,18 @@ export async function startPrometheus(options: { targets: string[]; ruleFiles?: 
   return {
     url,
     async query(expr) {
-      const data = await api<{ resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] | [number, string] }>(
-        `/api/v1/query?query=${encodeURIComponent(expr)}`,
-      );
+      const data = await api<{
+        resultType: string;
+        result: { metric: Record<string, string>; value: [number, string] }[] | [number, string];
+      }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
       if (data.resultType === 'scalar') {
         const [, v] = data.result as [number, string];
         return [{ metric: {}, value: Number(v) }];
       }
-      return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+      return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((r) => ({
+        metric: r.metric,
+        value: Number(r.value[1]),
+      }));
     },
     async alerts() {
       return (await api<{ alerts: PromAlert[] }>('/api/v1/alerts')).alerts;

@@ -77,7 +77,9 @@ describe('BatchCloser', () => {
     const hooked: BatchEnding[] = [];
     for (const closer of closers) closer.onEnded((ending) => Promise.resolve(void hooked.push(ending)));
     // An ingest failure and a cancellation racing, from several producers.
-    const won = await Promise.all(closers.map((c, i) => (i % 2 ? c.halt('b2', 'cancelled', 'cancelled by request') : c.halt('b2', 'failed', 'ingest failed: x', 'X'))));
+    const won = await Promise.all(
+      closers.map((c, i) => (i % 2 ? c.halt('b2', 'cancelled', 'cancelled by request') : c.halt('b2', 'failed', 'ingest failed: x', 'X'))),
+    );
     expect(won.filter(Boolean)).toHaveLength(1);
     expect(hooked).toHaveLength(1);
     const ending = hooked[0];

@@ -50,7 +50,9 @@ const eventsOf = (id: string): ReceivedRequest[] => sink.requests.filter((r) => 
 const cancel = async (id: string): Promise<number> => (await fetch(`${producer.url}/v1/batches/${id}`, { method: 'DELETE' })).status;
 
 async function eventOf(id: string): Promise<{ headers: ReceivedRequest['headers']; data: BatchCompletedData }> {
-  const [event] = await waitUntil(() => ((events) => (events.length > 0 ? events : undefined))(eventsOf(id)), { what: `batch.completed of ${id}` });
+  const [event] = await waitUntil(() => ((events) => (events.length > 0 ? events : undefined))(eventsOf(id)), {
+    what: `batch.completed of ${id}`,
+  });
   if (!event) throw new Error('unreachable');
   return { headers: event.headers, data: JSON.parse(event.body) as BatchCompletedData };
 }
@@ -96,7 +98,12 @@ describe('batch.completed for a batch that ends without closing', () => {
   it('is sent, status cancelled with the counts so far, when a batch is cancelled', async () => {
     const dataset = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 30);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(dataset.path).toString(), chunkSize: 10 });
-    await waitForBatch(() => producer.url, id, (v) => v.status === 'running', 'ingest to finish');
+    await waitForBatch(
+      () => producer.url,
+      id,
+      (v) => v.status === 'running',
+      'ingest to finish',
+    );
     expect(await cancel(id)).toBe(200);
 
     const { data } = await eventOf(id);

@@ -22,7 +22,6 @@ const request: BatchRequest = {
   labels: { team: 'risk' },
 };
 
-
 beforeAll(async () => {
   server = await startTestRedis();
   redis = connect(server.url);

@@ -76,7 +76,12 @@ describe('cancelling a batch', () => {
     const producer = await start('producer', e);
     await start('consumer', e);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
-    await waitForBatch(() => producer.url, id, (v) => v.status === 'running' && v.chunks.completed >= 2, 'two chunks to be done');
+    await waitForBatch(
+      () => producer.url,
+      id,
+      (v) => v.status === 'running' && v.chunks.completed >= 2,
+      'two chunks to be done',
+    );
 
     const cancel = await callApi<{ status: string; removedChunks: number }>(`${producer.url}/v1/batches/${id}`, 'DELETE');
     expect(cancel.status).toBe(200);
@@ -108,7 +113,12 @@ describe('cancelling a batch', () => {
     const ingesting = await start('producer', e);
     const other = await start('producer', e);
     const id = await submitBatch(ingesting.url, { datasetUrl: datasets.url('/slow.jsonl'), chunkSize: 10 });
-    await waitForBatch(() => other.url, id, (v) => v.records.read > 0, 'the ingest to be under way');
+    await waitForBatch(
+      () => other.url,
+      id,
+      (v) => v.records.read > 0,
+      'the ingest to be under way',
+    );
 
     const cancel = await callApi(`${other.url}/v1/batches/${id}`, 'DELETE');
     expect(cancel.status).toBe(200);

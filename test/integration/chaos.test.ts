@@ -38,20 +38,24 @@ function runChaos(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 describe('chaos drill', () => {
-  it('100,000 records, a consumer SIGKILLed mid-chunk 3 times, Redis restarted once: every record exactly once', { timeout: 240_000 }, async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-chaos-'));
-    const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 100_000, { bad: (line) => line % 1009 === 0 });
-    const output = path.join(dir, 'out');
-    const run = await runChaos(['--dataset', data.path, '--output', output, '--kills', '3', '--redis-restarts', '1', '--json']);
-    const summary = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as ChaosSummary;
-    expect(summary.check?.problems, run.stderr).toEqual([]);
-    expect(run.code).toBe(0);
-    expect(summary).toMatchObject({ ok: true, status: 'completed', kills: 3, redisRestarts: 1 });
-    // Every kill hit a consumer in the middle of chunks.
-    const kills = summary.faults.filter((f) => f.fault === 'consumer-sigkill');
-    for (const kill of kills) expect(kill.heldChunks?.length).toBeGreaterThan(0);
+  it(
+    '100,000 records, a consumer SIGKILLed mid-chunk 3 times, Redis restarted once: every record exactly once',
+    { timeout: 240_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-chaos-'));
+      const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 100_000, { bad: (line) => line % 1009 === 0 });
+      const output = path.join(dir, 'out');
+      const run = await runChaos(['--dataset', data.path, '--output', output, '--kills', '3', '--redis-restarts', '1', '--json']);
+      const summary = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as ChaosSummary;
+      expect(summary.check?.problems, run.stderr).toEqual([]);
+      expect(run.code).toBe(0);
+      expect(summary).toMatchObject({ ok: true, status: 'completed', kills: 3, redisRestarts: 1 });
+      // Every kill hit a consumer in the middle of chunks.
+      const kills = summary.faults.filter((f) => f.fault === 'consumer-sigkill');
+      for (const kill of kills) expect(kill.heldChunks?.length).toBeGreaterThan(0);
 
-    expect(summary.records.total).toBe(100_000);
-    expectEveryRecordOnce(await readBatchOutput(output, summary.id), data.expected, data.badLines, { view: summary });
-  });
+      expect(summary.records.total).toBe(100_000);
+      expectEveryRecordOnce(await readBatchOutput(output, summary.id), data.expected, data.badLines, { view: summary });
+    },
+  );
 });

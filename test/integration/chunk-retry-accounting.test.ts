@@ -46,7 +46,14 @@ describe('a retried chunk', () => {
     const store = new BatchStore(redis, prefix, 3600);
     const id = 'retried-batch';
     const records = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `r${i}`, features: [i, 1] }));
-    await store.create(id, { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 20, outputUrl: pathToFileURL(output).toString(), labels: { team: 'risk' } });
+    await store.create(id, {
+      datasetUrl: 'file:///d.jsonl',
+      format: 'jsonl',
+      model: 'sum',
+      chunkSize: 20,
+      outputUrl: pathToFileURL(output).toString(),
+      labels: { team: 'risk' },
+    });
     await store.markIngested(id, 1, records.length);
 
     // A file where the batch's folder should be: the first attempt cannot write its part.
@@ -54,24 +61,41 @@ describe('a retried chunk', () => {
     await writeFile(blocker, 'not a folder');
     const queue = createChunkQueue(redis, { prefix, attempts: 2 });
     // The consumer is up first, so the first attempt's wait is short too.
-    consumer = await startService('consumer', { REDIS_URL: server.url, QUEUE_PREFIX: prefix, OUTPUT_URL: pathToFileURL(output).toString() });
+    consumer = await startService('consumer', {
+      REDIS_URL: server.url,
+      QUEUE_PREFIX: prefix,
+      OUTPUT_URL: pathToFileURL(output).toString(),
+    });
     const enqueuedAt = Date.now();
     await queue.add(
       'chunk',
-      buildChunkEvent({ batchId: id, chunkIndex: 0, firstLine: 1, records, format: 'jsonl', model: 'sum', outputUrl: pathToFileURL(output).toString() }),
+      buildChunkEvent({
+        batchId: id,
+        chunkIndex: 0,
+        firstLine: 1,
+        records,
+        format: 'jsonl',
+        model: 'sum',
+        outputUrl: pathToFileURL(output).toString(),
+      }),
       { jobId: chunkJobId(id, 0), attempts: 2, backoff: { type: 'fixed', delay: BACKOFF_MS } },
     );
 
     const keys = metricKeys(prefix);
-    const retries = await waitUntil(async () => ((h) => (Object.keys(h).length > 0 ? h : undefined))(await redis.hgetall(keys.chunkRetries)), {
-      what: 'the first attempt to fail',
-    });
+    const retries = await waitUntil(
+      async () => ((h) => (Object.keys(h).length > 0 ? h : undefined))(await redis.hgetall(keys.chunkRetries)),
+      {
+        what: 'the first attempt to fail',
+      },
+    );
     expect(Object.values(retries)).toEqual(['1']);
     expect(Object.keys(retries)[0]).toMatch(/^system_e[a-z]+$/);
     await waitUntil(async () => (await queue.getJobState(chunkJobId(id, 0))) === 'delayed', { what: 'the retry to wait out its backoff' });
     await rm(blocker);
 
-    const view = await waitUntil(async () => ((v) => (v?.status === 'completed' ? v : undefined))(await store.get(id)), { what: 'the batch to complete' });
+    const view = await waitUntil(async () => ((v) => (v?.status === 'completed' ? v : undefined))(await store.get(id)), {
+      what: 'the batch to complete',
+    });
     const elapsedSeconds = (Date.now() - enqueuedAt) / 1000;
     expect(view.records).toMatchObject({ succeeded: 20, failed: 0 });
     expect(view.chunks).toMatchObject({ completed: 1, failed: 0 });

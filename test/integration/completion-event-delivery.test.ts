@@ -11,7 +11,13 @@ import { EventSink } from '../helpers/event-sink.js';
 
 const logger = pino({ level: 'silent' });
 const fast = { initialDelayMs: 10, maxDelayMs: 40, attemptTimeoutMs: 2000 };
-const event = new CloudEvent({ type: 'dev.batchinfer.test.v1', source: '/test', id: 'e-1', datacontenttype: 'application/json', data: { n: 1 } });
+const event = new CloudEvent({
+  type: 'dev.batchinfer.test.v1',
+  source: '/test',
+  id: 'e-1',
+  datacontenttype: 'application/json',
+  data: { n: 1 },
+});
 
 let sink: EventSink | undefined;
 afterEach(async () => {

@@ -72,10 +72,13 @@ async function start(command: string, env: Record<string, string>): Promise<Runn
 
 /** Waits until `consumer` is working on a chunk; returns the chunk job ids it holds. */
 async function busyWith(consumer: RunningService): Promise<string[]> {
-  return waitUntil(async () => {
-    const held = await probe?.activeOf(consumer.process.pid);
-    return held && held.length > 0 ? held : undefined;
-  }, { what: 'the consumer to be mid-chunk', intervalMs: 20 });
+  return waitUntil(
+    async () => {
+      const held = await probe?.activeOf(consumer.process.pid);
+      return held && held.length > 0 ? held : undefined;
+    },
+    { what: 'the consumer to be mid-chunk', intervalMs: 20 },
+  );
 }
 
 const outputDir = (): string => path.join(dir, 'out');
@@ -108,7 +111,10 @@ describe('a consumer lost mid-chunk', () => {
     const stalled = survivor.logs.lines.filter((l) => l.msg?.startsWith('chunk stalled')).map((l) => l.job_id);
     expect(stalled).toEqual(expect.arrayContaining(held));
     for (const jobId of held) {
-      expect(survivor.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), `survivor ran ${jobId}`).toBeDefined();
+      expect(
+        survivor.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId),
+        `survivor ran ${jobId}`,
+      ).toBeDefined();
     }
   });
 
@@ -119,7 +125,11 @@ describe('a consumer lost mid-chunk', () => {
     const producer = await start('producer', env);
     const other = await start('consumer', env);
     const frozen = await start('consumer', env);
-    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slower.json', chunkSize: 400 });
+    const id = await submitBatch(producer.url, {
+      datasetUrl: pathToFileURL(data.path).toString(),
+      model: 'drill:slower.json',
+      chunkSize: 400,
+    });
 
     const [jobId = ''] = await busyWith(frozen);
     frozen.process.kill('SIGSTOP');
@@ -128,7 +138,10 @@ describe('a consumer lost mid-chunk', () => {
     const part = path.join(outputDir(), id, partName(chunkIndexOf(jobId)));
     const firstWrite = await stat(part);
 
-    expect(frozen.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), 'frozen before finishing').toBeUndefined();
+    expect(
+      frozen.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId),
+      'frozen before finishing',
+    ).toBeUndefined();
     frozen.process.kill('SIGCONT');
     // The thawed consumer finishes its (stale) run of the same chunk: it writes the part again.
     await waitUntil(() => frozen.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), { what: 'the thawed consumer to finish' });
@@ -146,13 +159,20 @@ describe('a consumer lost mid-chunk', () => {
     probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
     const producer = await start('producer', env);
     const first = await start('consumer', env);
-    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slower.json', chunkSize: 400 });
+    const id = await submitBatch(producer.url, {
+      datasetUrl: pathToFileURL(data.path).toString(),
+      model: 'drill:slower.json',
+      chunkSize: 400,
+    });
 
     const [jobId = ''] = await busyWith(first);
     const lost = chunkIndexOf(jobId);
     first.process.kill('SIGKILL');
     await first.exited;
-    expect((await probe.queue.getActive()).map((job) => job.id), 'the kill landed mid-chunk').toContain(jobId);
+    expect(
+      (await probe.queue.getActive()).map((job) => job.id),
+      'the kill landed mid-chunk',
+    ).toContain(jobId);
     await start('consumer', env);
 
     const failed = await waitForEnd(() => producer.url, id);
@@ -167,7 +187,12 @@ describe('a consumer lost mid-chunk', () => {
     const retry = await callApi<{ retried: number[] }>(`${producer.url}/v1/batches/${id}/retry`, 'POST');
     expect(retry.status).toBe(202);
     expect(retry.json.retried).toEqual([lost]);
-    const done = await waitForBatch(() => producer.url, id, (v) => v.status !== 'running', 'the retried batch to close');
+    const done = await waitForBatch(
+      () => producer.url,
+      id,
+      (v) => v.status !== 'running',
+      'the retried batch to close',
+    );
     expect(done.status).toBe('completed');
     expect(done.failedChunks).toEqual([]);
     expectEveryRecordOnce(await readBatchOutput(outputDir(), id), data.expected, data.badLines, { view: done });

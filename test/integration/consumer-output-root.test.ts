@@ -48,7 +48,14 @@ describe('a consumer', () => {
     const store = new BatchStore(redis, prefix, 3600);
     const id = 'forged-batch';
     // The batch as the producer made it: inside the root.
-    await store.create(id, { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 1, outputUrl: url(root), labels: {} });
+    await store.create(id, {
+      datasetUrl: 'file:///d.jsonl',
+      format: 'jsonl',
+      model: 'sum',
+      chunkSize: 1,
+      outputUrl: url(root),
+      labels: {},
+    });
     await store.markIngested(id, 3, 3);
     consumer = await startService('consumer', { REDIS_URL: server.url, QUEUE_PREFIX: prefix, OUTPUT_URL: url(root), CHUNK_ATTEMPTS: '3' });
 
@@ -58,12 +65,22 @@ describe('a consumer', () => {
     await queue.addBulk(
       outputs.map((outputUrl, chunkIndex) => ({
         name: 'chunk' as const,
-        data: buildChunkEvent({ batchId: id, chunkIndex, firstLine: chunkIndex + 1, records: [`{"id":${chunkIndex},"features":[1]}`], format: 'jsonl', model: 'sum', outputUrl }),
+        data: buildChunkEvent({
+          batchId: id,
+          chunkIndex,
+          firstLine: chunkIndex + 1,
+          records: [`{"id":${chunkIndex},"features":[1]}`],
+          format: 'jsonl',
+          model: 'sum',
+          outputUrl,
+        }),
         opts: { jobId: chunkJobId(id, chunkIndex) },
       })),
     );
 
-    const view = await waitUntil(async () => ((v) => (v?.status === 'failed' ? v : undefined))(await store.get(id)), { what: 'the batch to end' });
+    const view = await waitUntil(async () => ((v) => (v?.status === 'failed' ? v : undefined))(await store.get(id)), {
+      what: 'the batch to end',
+    });
     expect(view.chunks).toMatchObject({ completed: 1, failed: 2 });
     expect(view.failedChunks).toEqual([0, 1]);
     expect(view.records).toMatchObject({ succeeded: 1, failed: 2 });

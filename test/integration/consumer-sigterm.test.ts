@@ -45,7 +45,10 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function setup(name: string, model: string): Promise<{ env: Record<string, string>; producer: RunningService; queue: Queue; id: string; output: string }> {
+async function setup(
+  name: string,
+  model: string,
+): Promise<{ env: Record<string, string>; producer: RunningService; queue: Queue; id: string; output: string }> {
   const output = path.join(dir, name);
   const env = {
     REDIS_URL: redis.url,
@@ -91,7 +94,11 @@ describe('consumer SIGTERM in the middle of a long chunk', () => {
     // Exit 0 means the drain finished before its deadline (DRAIN_TIMEOUT_SECONDS + 10 s; past
     // it the process exits 1), so inside any grace period the manifests give it.
     expect(exit).toMatchObject({ code: 0, signal: null });
-    expect(a.logs.find((l) => l.msg === 'draining')).toMatchObject({ k_service: 'consumer', k_configuration: 'consumer', k_revision: 'consumer-00001' });
+    expect(a.logs.find((l) => l.msg === 'draining')).toMatchObject({
+      k_service: 'consumer',
+      k_configuration: 'consumer',
+      k_revision: 'consumer-00001',
+    });
     expect(a.logs.find((l) => l.msg === 'chunk handed back to the queue (consumer shutting down)')).toBeDefined();
     expect(a.logs.find((l) => l.msg === 'drained')).toBeDefined();
     expect(a.logs.raw.length).toBe(a.logs.lines.length); // every line it wrote is JSON
@@ -103,10 +110,13 @@ describe('consumer SIGTERM in the middle of a long chunk', () => {
     expect((await view(producer, id)).chunks).toMatchObject({ completed: 0, failed: 0 });
 
     services.push(await startService('consumer', { ...env, CONSUMER_CONCURRENCY: '3' }));
-    const done = await waitUntil(async () => {
-      const v = await view(producer, id);
-      return v.status === 'completed' ? v : undefined;
-    }, { what: 'batch to complete', timeoutMs: 60_000 });
+    const done = await waitUntil(
+      async () => {
+        const v = await view(producer, id);
+        return v.status === 'completed' ? v : undefined;
+      },
+      { what: 'batch to complete', timeoutMs: 60_000 },
+    );
     expect(done.chunks).toMatchObject({ total: 3, completed: 3, failed: 0 });
     expectEveryRecordOnce(await readBatchOutput(output, id), dataset.expected, dataset.badLines);
   });

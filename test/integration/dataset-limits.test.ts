@@ -131,7 +131,11 @@ describe('limits', () => {
 
   it('refuses a request body over MAX_REQUEST_BYTES with 413, with or without a content-length', async () => {
     const big = JSON.stringify({ datasetUrl: `${base}/twenty.jsonl`, labels: { team: 'x'.repeat(100) }, idempotencyKey: 'k'.repeat(2000) });
-    const declared = await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const declared = await fetch(`${producer.url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
 

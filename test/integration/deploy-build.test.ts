@@ -34,27 +34,37 @@ afterAll(async () => {
 });
 
 describe('kustomize builds (kubectl kustomize; skipped when kubectl is not installed)', () => {
-  it.skipIf(!hasKustomize).each([['k8s'], ['knative'], ['knative/broker-trigger']])('%s builds, and every built object validates', (dir) => {
-    const built = kustomize(dir);
-    expect(built.length).toBeGreaterThan(0);
-    for (const obj of built) {
-      const Model = MODELS[modelKey(obj)];
-      expect(Model, modelKey(obj)).toBeDefined();
-      expect(() => new (Model as NonNullable<typeof Model>)(forSchemaCheck(obj)).validate(), `${obj.kind}/${obj.metadata.name}`).not.toThrow();
-    }
-  });
+  it.skipIf(!hasKustomize).each([['k8s'], ['knative'], ['knative/broker-trigger']])(
+    '%s builds, and every built object validates',
+    (dir) => {
+      const built = kustomize(dir);
+      expect(built.length).toBeGreaterThan(0);
+      for (const obj of built) {
+        const Model = MODELS[modelKey(obj)];
+        expect(Model, modelKey(obj)).toBeDefined();
+        expect(
+          () => new (Model as NonNullable<typeof Model>)(forSchemaCheck(obj)).validate(),
+          `${obj.kind}/${obj.metadata.name}`,
+        ).not.toThrow();
+      }
+    },
+  );
 
   it.skipIf(!hasKustomize)('the plain and Knative sets differ only in how producer, consumer and schedules run', () => {
     const names = (objs: Obj[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     const plain = names(kustomize('k8s'));
     const knative = names(kustomize('knative'));
-    const shared = loadManifests().filter((d) => d.file.startsWith('k8s/base/')).map((d) => `${d.obj.kind}/${d.obj.metadata.name}`);
+    const shared = loadManifests()
+      .filter((d) => d.file.startsWith('k8s/base/'))
+      .map((d) => `${d.obj.kind}/${d.obj.metadata.name}`);
     for (const name of shared) {
       expect(plain).toContain(name);
       expect(knative).toContain(name);
     }
     expect(plain).toEqual(expect.arrayContaining(['Deployment/consumer', 'ScaledObject/consumer', 'CronJob/nightly-scoring']));
-    expect(knative).toEqual(expect.arrayContaining(['Service/consumer', 'PingSource/nightly-scoring', 'SinkBinding/consumer-completion-events']));
+    expect(knative).toEqual(
+      expect.arrayContaining(['Service/consumer', 'PingSource/nightly-scoring', 'SinkBinding/consumer-completion-events']),
+    );
     expect(knative).not.toContain('ScaledObject/consumer'); // the extension creates one per revision
   });
 });

@@ -92,7 +92,15 @@ describe('the exporter page', () => {
     for (const target of [4, 9, 15]) {
       const jobs = [];
       for (; added < target; added++) {
-        const data = { batchId: 'filling', chunkIndex: added, firstLine: added + 1, records: [`{"id":${added},"features":[1]}`], format: 'jsonl' as const, model: 'sum', outputUrl: 'file:///tmp/bi-page-out' };
+        const data = {
+          batchId: 'filling',
+          chunkIndex: added,
+          firstLine: added + 1,
+          records: [`{"id":${added},"features":[1]}`],
+          format: 'jsonl' as const,
+          model: 'sum',
+          outputUrl: 'file:///tmp/bi-page-out',
+        };
         jobs.push({ name: 'chunk' as const, data: buildChunkEvent(data), opts: { jobId: chunkJobId('filling', added) } });
       }
       await queue.addBulk(jobs);

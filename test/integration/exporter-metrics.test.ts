@@ -79,7 +79,11 @@ describe('batchinfer exporter', () => {
     const good = await writeJsonlDataset(path.join(dir, 'good.jsonl'), 600, { bad: (line) => line % 97 === 0 });
     const bad = await writeJsonlDataset(path.join(dir, 'bad.jsonl'), 250);
     const submit = async (body: Record<string, unknown>): Promise<string> => {
-      const res = await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${producer.url}/v1/batches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(res.status).toBe(202);
       return ((await res.json()) as { id: string }).id;
     };
@@ -145,8 +149,12 @@ describe('batchinfer exporter', () => {
 
     // A consumer drains the queue.
     services.push(await startService('consumer', env));
-    const goodDone = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view(goodId)), { what: 'good batch completed' });
-    const badDone = await waitUntil(async () => ((v) => (v.status === 'failed' ? v : undefined))(await view(badId)), { what: 'bad batch failed' });
+    const goodDone = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view(goodId)), {
+      what: 'good batch completed',
+    });
+    const badDone = await waitUntil(async () => ((v) => (v.status === 'failed' ? v : undefined))(await view(badId)), {
+      what: 'bad batch failed',
+    });
     text = await scrapeWhen(
       exporter,
       (t) =>
@@ -159,9 +167,13 @@ describe('batchinfer exporter', () => {
     await expectPromtoolClean(text);
 
     // Records by outcome and cost labels; failures by reason; batches by status.
-    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'succeeded', team: 'risk', project: 'churn', model: 'sum' })).toBe(good.expected.size);
+    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'succeeded', team: 'risk', project: 'churn', model: 'sum' })).toBe(
+      good.expected.size,
+    );
     expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'risk' })).toBe(good.badLines.length);
-    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'fraud', model: 'linear:missing.json' })).toBe(bad.records);
+    expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'fraud', model: 'linear:missing.json' })).toBe(
+      bad.records,
+    );
     expect(sampleValue(text, 'batchinfer_chunk_failures_total', { reason: 'model_invalid' })).toBe(3);
     expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'failed' })).toBe(3);
     expect(sampleValue(text, 'batchinfer_batches', { status: 'running' })).toBe(0);

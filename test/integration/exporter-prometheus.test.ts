@@ -19,7 +19,14 @@ import { ROOT, startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { parseMetricsText } from '../helpers/metrics-text.js';
-import { dashboardExpressions, metricNames, readRules, ruleExpressions, withGrafanaVariables, writeRuleFile } from '../helpers/monitoring-files.js';
+import {
+  dashboardExpressions,
+  metricNames,
+  readRules,
+  ruleExpressions,
+  withGrafanaVariables,
+  writeRuleFile,
+} from '../helpers/monitoring-files.js';
 import { startPrometheus } from '../helpers/prometheus.js';
 import type { TestPrometheus } from '../helpers/prometheus.js';
 import { checkRules } from '../helpers/promtool.js';
@@ -61,15 +68,33 @@ describe('the exporter scraped by a real Prometheus', () => {
     expect(result.code).toBe(0);
     const rules = (await readRules()).spec.groups.flatMap((g) => g.rules);
     const alerts = rules.map((r) => r.alert);
-    for (const name of ['BatchinferBacklogGrowing', 'BatchinferOldestWaitOverSLO', 'BatchinferChunkFailureRateHigh', 'BatchinferBatchesStuck']) {
+    for (const name of [
+      'BatchinferBacklogGrowing',
+      'BatchinferOldestWaitOverSLO',
+      'BatchinferChunkFailureRateHigh',
+      'BatchinferBatchesStuck',
+    ]) {
       expect(alerts).toContain(name);
     }
-    for (const name of ['BatchinferScheduledRunMissed', 'BatchinferBudgetOver80Percent', 'BatchinferBudgetExceeded', 'BatchinferCostPerRecordSpike']) {
+    for (const name of [
+      'BatchinferScheduledRunMissed',
+      'BatchinferBudgetOver80Percent',
+      'BatchinferBudgetExceeded',
+      'BatchinferCostPerRecordSpike',
+    ]) {
       expect(alerts).toContain(name);
     }
     // Every runbook link lands on a section of docs/runbooks.md.
     const runbooks = await readFile(path.join(ROOT, 'docs/runbooks.md'), 'utf8');
-    const anchors = new Set([...runbooks.matchAll(/^## (.+)$/gm)].map((m) => (m[1] ?? '').trim().toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const anchors = new Set(
+      [...runbooks.matchAll(/^## (.+)$/gm)].map((m) =>
+        (m[1] ?? '')
+          .trim()
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      ),
+    );
     for (const rule of rules) {
       const [file, anchor] = (rule.annotations?.runbook_url ?? '').split('#');
       expect(file, rule.alert).toBe('docs/runbooks.md');
@@ -111,25 +136,41 @@ describe('the exporter scraped by a real Prometheus', () => {
     const counts = await queue.getJobCounts('waiting', 'prioritized', 'active');
     const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.active ?? 0);
     expect(waiting).toBe(10);
-    await waitUntil(async () => (await scalar(AUTOSCALING_QUERY)) === waiting, { what: `Prometheus to see ${waiting} chunks`, timeoutMs: 60_000 });
+    await waitUntil(async () => (await scalar(AUTOSCALING_QUERY)) === waiting, {
+      what: `Prometheus to see ${waiting} chunks`,
+      timeoutMs: 60_000,
+    });
 
     // A scheduled batch that started once and not again.
     const store = new BatchStore(redis, prefix, 3600);
-    await store.create('scheduled', { datasetUrl: 'file:///x.jsonl', format: 'jsonl', model: 'sum', chunkSize: 10, outputUrl: pathToFileURL(output).toString(), labels: {}, schedule: 'nightly' });
+    await store.create('scheduled', {
+      datasetUrl: 'file:///x.jsonl',
+      format: 'jsonl',
+      model: 'sum',
+      chunkSize: 10,
+      outputUrl: pathToFileURL(output).toString(),
+      labels: {},
+      schedule: 'nightly',
+    });
     await store.halt('scheduled', 'cancelled', 'test: not run');
 
     // Consumers drain the queue: the autoscaling query comes back to 0.
     services.push(await startService('consumer', env));
-    const done = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view()), { what: 'batch to complete' });
+    const done = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view()), {
+      what: 'batch to complete',
+    });
     await waitUntil(async () => (await scalar(AUTOSCALING_QUERY)) === 0, { what: 'Prometheus to see an empty queue', timeoutMs: 60_000 });
     await queue.close();
 
     // Cost and CPU per team: > 0 and the status API's figures.
     expect(done.cost.usd).toBeGreaterThan(0);
     expect(done.cost.cpuSeconds).toBeGreaterThan(0);
-    const cost = await waitUntil(async () => ((v) => (v === done.cost.usd ? v : undefined))(await scalar('sum(batchinfer_cost_usd_total{team="X"})')), {
-      what: 'Prometheus to scrape the final cost',
-    });
+    const cost = await waitUntil(
+      async () => ((v) => (v === done.cost.usd ? v : undefined))(await scalar('sum(batchinfer_cost_usd_total{team="X"})')),
+      {
+        what: 'Prometheus to scrape the final cost',
+      },
+    );
     expect(cost).toBe(done.cost.usd);
     expect(await scalar('sum(batchinfer_cpu_seconds_total{team="X"})')).toBe(done.cost.cpuSeconds);
     expect(await scalar('sum(batchinfer_records_total{team="X", outcome="succeeded"})')).toBe(done.records.succeeded);
@@ -149,7 +190,9 @@ describe('the exporter scraped by a real Prometheus', () => {
     // A few of them give the numbers the test made.
     expect(await scalar('max(batchinfer_consumers)')).toBe(1);
     // Counters start at 0 when a batch is created, so increase() counts the first chunk too.
-    expect(await scalar(withGrafanaVariables('sum by (team) (increase(batchinfer_cost_usd_total{team="X"}[$__range]))'))).toBeGreaterThan(0);
+    expect(await scalar(withGrafanaVariables('sum by (team) (increase(batchinfer_cost_usd_total{team="X"}[$__range]))'))).toBeGreaterThan(
+      0,
+    );
 
     // The alerts: over budget (both thresholds, no `for`) and the missed nightly run (pending for 5 min).
     await waitUntil(
@@ -168,7 +211,9 @@ describe('the exporter scraped by a real Prometheus', () => {
     // Nothing else is wrong now that the queue is drained: the backlog, no-consumer and stuck
     // alerts that were pending while chunks waited for a consumer resolve at the next evaluations.
     const others = async (): Promise<string[]> =>
-      (await (prometheus as TestPrometheus).alerts()).map((a) => a.labels.alertname ?? '').filter((n) => !/Budget|ScheduledRunMissed/.test(n));
+      (await (prometheus as TestPrometheus).alerts())
+        .map((a) => a.labels.alertname ?? '')
+        .filter((n) => !/Budget|ScheduledRunMissed/.test(n));
     await waitUntil(async () => (await others()).length === 0, { what: 'no other alert', timeoutMs: 30_000 }).catch(() => undefined);
     expect(await others()).toEqual([]);
   });

@@ -40,7 +40,13 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), receiver?.stop(), sink?.stop()]);
 });
 
-const CHILD_STEPS = ['batchinfer.model.load', 'batchinfer.data.prepare', 'batchinfer.model.predict', 'batchinfer.output.write', 'batchinfer.batch.account'];
+const CHILD_STEPS = [
+  'batchinfer.model.load',
+  'batchinfer.data.prepare',
+  'batchinfer.model.predict',
+  'batchinfer.output.write',
+  'batchinfer.batch.account',
+];
 
 describe('a batch submitted with a traceparent', () => {
   it('is one trace across producer, queue, consumers and the completion event', async () => {
@@ -106,7 +112,11 @@ describe('a batch submitted with a traceparent', () => {
     const send = one('send chunks');
     expect(send.kind).toBe(SPAN_KIND.producer);
     expect(send.parentSpanId).toBe(read.spanId);
-    expect(send.attributes).toMatchObject({ 'messaging.destination.name': 'chunks', 'messaging.batch.message_count': 4, 'batchinfer.batch.id': id });
+    expect(send.attributes).toMatchObject({
+      'messaging.destination.name': 'chunks',
+      'messaging.batch.message_count': 4,
+      'batchinfer.batch.id': id,
+    });
 
     // Consumer chunk spans: one per chunk (none lost), each continuing the producer's send span.
     const chunkSpans = consumerSpans.filter((s) => s.name === 'process chunks');
@@ -115,7 +125,12 @@ describe('a batch submitted with a traceparent', () => {
       const index = span.attributes['batchinfer.chunk.index'];
       expect(span.kind).toBe(SPAN_KIND.consumer);
       expect(span.parentSpanId).toBe(send.spanId);
-      expect(ancestors(span, all).map((s) => s.name)).toEqual(['send chunks', 'batchinfer.dataset.read', 'batchinfer.ingest', 'POST /v1/batches']);
+      expect(ancestors(span, all).map((s) => s.name)).toEqual([
+        'send chunks',
+        'batchinfer.dataset.read',
+        'batchinfer.ingest',
+        'POST /v1/batches',
+      ]);
       expect(span.attributes).toMatchObject({
         'messaging.system': 'bullmq',
         'messaging.operation.type': 'process',
@@ -127,7 +142,11 @@ describe('a batch submitted with a traceparent', () => {
         'batchinfer.chunk.outcome': 'done',
       });
       expect(span.attributes['batchinfer.queue.wait_ms']).toBeGreaterThanOrEqual(0);
-      expect(span.resource).toMatchObject({ 'service.name': 'batchinfer-consumer', 'faas.name': 'batchinfer-consumer', 'faas.version': 'batchinfer-consumer-00001' });
+      expect(span.resource).toMatchObject({
+        'service.name': 'batchinfer-consumer',
+        'faas.name': 'batchinfer-consumer',
+        'faas.version': 'batchinfer-consumer-00001',
+      });
       const steps = consumerSpans.filter((s) => s.parentSpanId === span.spanId).map((s) => s.name);
       expect(steps.sort()).toEqual([...CHILD_STEPS].sort());
     }

@@ -64,7 +64,8 @@ afterAll(async () => {
 });
 
 /** `spec.data` of the PingSource in knative/pingsource-nightly.yaml, pointed at the test's files. */
-const specData = (): string => JSON.stringify({ datasetUrl: `${pathToFileURL(dir).toString()}/events-{{yesterday}}.jsonl`, labels: { team: 'risk' } });
+const specData = (): string =>
+  JSON.stringify({ datasetUrl: `${pathToFileURL(dir).toString()}/events-{{yesterday}}.jsonl`, labels: { team: 'risk' } });
 
 function pingHeaders(id: string, time: string): Record<string, string> {
   return {
@@ -78,7 +79,10 @@ function pingHeaders(id: string, time: string): Record<string, string> {
   };
 }
 
-async function postEvent(headers: Record<string, string>, body: string): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+async function postEvent(
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
   const res = await fetch(`${producer.url}/`, { method: 'POST', headers, body });
   return { status: res.status, json: (await res.json()) as Record<string, unknown>, headers: res.headers };
 }
@@ -105,10 +109,13 @@ describe('PingSource events on POST /', () => {
     expect(again).toMatchObject({ status: 202, json: { id: batchId } });
     expect(sameTick).toMatchObject({ status: 202, json: { id: batchId } });
 
-    const done = await waitUntil(async () => {
-      const v = await view(batchId);
-      return v.status === 'completed' ? v : undefined;
-    }, { what: 'scheduled batch to complete' });
+    const done = await waitUntil(
+      async () => {
+        const v = await view(batchId);
+        return v.status === 'completed' ? v : undefined;
+      },
+      { what: 'scheduled batch to complete' },
+    );
     expect(done.schedule).toBe('nightly-scoring');
     expect(done.datasetUrl).toBe(pathToFileURL(dataset.path).toString());
     expect(done.labels).toEqual({ team: 'risk' });
@@ -140,10 +147,13 @@ describe('PingSource events on POST /', () => {
     };
     const res = await postEvent({ 'content-type': 'application/cloudevents+json; charset=utf-8' }, JSON.stringify(event));
     expect(res.status).toBe(202);
-    const done = await waitUntil(async () => {
-      const v = await view(res.json.id as string);
-      return v.status === 'completed' ? v : undefined;
-    }, { what: 'structured-mode batch' });
+    const done = await waitUntil(
+      async () => {
+        const v = await view(res.json.id as string);
+        return v.status === 'completed' ? v : undefined;
+      },
+      { what: 'structured-mode batch' },
+    );
     expect(done.schedule).toBe('hourly');
     expect(done.records.succeeded).toBe(dataset.expected.size);
   });
@@ -162,7 +172,12 @@ describe('PingSource events on POST /', () => {
 
   it('keeps the bearer token on the batch API while CLOUDEVENTS_REQUIRE_TOKEN=false opens POST /, and requires it by default', async () => {
     expect((await fetch(`${producer.url}/v1/batches`, { method: 'POST', body: specData() })).status).toBe(401);
-    const strict = await startService('producer', { REDIS_URL: redis.url, QUEUE_PREFIX: freshPrefix('strict'), API_TOKEN: TOKEN, DATASET_ALLOWED_SCHEMES: 'file' });
+    const strict = await startService('producer', {
+      REDIS_URL: redis.url,
+      QUEUE_PREFIX: freshPrefix('strict'),
+      API_TOKEN: TOKEN,
+      DATASET_ALLOWED_SCHEMES: 'file',
+    });
     services.push(strict);
     const res = await fetch(`${strict.url}/`, { method: 'POST', headers: pingHeaders(randomUUID(), TICK_TIME), body: specData() });
     expect(res.status).toBe(401);

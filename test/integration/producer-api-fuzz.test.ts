@@ -71,7 +71,14 @@ function requests(): fc.Arbitrary<FuzzRequest> {
   // hostile addresses, and strings that are not http(s) URLs at all.
   const datasetUrl = fc.oneof(
     fc.constant(dataUrl),
-    fc.constantFrom('http://127.0.0.2/x', 'http://[::1]/x', 'http://169.254.169.254/', 'http://localhost/x', 'file:///etc/passwd', 'gopher://127.0.0.1/'),
+    fc.constantFrom(
+      'http://127.0.0.2/x',
+      'http://[::1]/x',
+      'http://169.254.169.254/',
+      'http://localhost/x',
+      'file:///etc/passwd',
+      'gopher://127.0.0.1/',
+    ),
     fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !/^\s*https?:/i.test(s)),
     fc.anything({ maxDepth: 1 }),
   );
@@ -96,7 +103,16 @@ function requests(): fc.Arbitrary<FuzzRequest> {
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
     fc.string({ unit: 'binary', maxLength: 300 }),
     fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('latin1')),
-    fc.constantFrom('', '{', '{"datasetUrl":', '[]', 'null', '{"__proto__":{"x":1}}', '{"datasetUrl":"a","datasetUrl":"b"}', ' '.repeat(3000)),
+    fc.constantFrom(
+      '',
+      '{',
+      '{"datasetUrl":',
+      '[]',
+      'null',
+      '{"__proto__":{"x":1}}',
+      '{"datasetUrl":"a","datasetUrl":"b"}',
+      ' '.repeat(3000),
+    ),
   );
 
   // Near-valid submissions, so the generator also reaches acceptance and ingest.
@@ -109,24 +125,36 @@ function requests(): fc.Arbitrary<FuzzRequest> {
       },
       { requiredKeys: [] },
     )
-    .map(
-      (extra): FuzzRequest => ({
-        method: 'POST',
-        path: '/v1/batches',
-        auth: `Bearer ${TOKEN}`,
-        contentType: 'application/json',
-        body: JSON.stringify({ datasetUrl: dataUrl, ...extra }),
-      }),
-    );
+    .map((extra): FuzzRequest => ({
+      method: 'POST',
+      path: '/v1/batches',
+      auth: `Bearer ${TOKEN}`,
+      contentType: 'application/json',
+      body: JSON.stringify({ datasetUrl: dataUrl, ...extra }),
+    }));
 
   const anyRequest = fc.record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND'),
     path: fc.oneof(
-      fc.constantFrom('/v1/batches', '/v1/batches/', '/', '/healthz', '/readyz', '/v1/batches/abc', '/v1/batches/../../etc/passwd', '/v1/batches/%00'),
+      fc.constantFrom(
+        '/v1/batches',
+        '/v1/batches/',
+        '/',
+        '/healthz',
+        '/readyz',
+        '/v1/batches/abc',
+        '/v1/batches/../../etc/passwd',
+        '/v1/batches/%00',
+      ),
       fc.string({ unit: fc.constantFrom(...'abc/%.-_?#&=;:[]@!$()*+,~'.split('')), maxLength: 40 }).map((p) => `/v1/batches/${p}`),
       fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)),
     ),
-    auth: fc.oneof(fc.constant(`Bearer ${TOKEN}`), fc.constant(undefined), headerText, headerText.map((t) => `Bearer ${t}`)),
+    auth: fc.oneof(
+      fc.constant(`Bearer ${TOKEN}`),
+      fc.constant(undefined),
+      headerText,
+      headerText.map((t) => `Bearer ${t}`),
+    ),
     contentType: fc.oneof(fc.constant('application/json'), fc.constant(undefined), headerText),
     body,
   });
@@ -197,9 +225,11 @@ describe('producer API under fuzzing', () => {
 
   it('answers raw, barely-HTTP bytes with no 5xx and, when it answers, JSON', async () => {
     const valid = `POST /v1/batches HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${TOKEN}\r\ncontent-type: application/json\r\ncontent-length: 20\r\n\r\n{"datasetUrl":"x:y"}`;
-    const mutated = fc.tuple(fc.nat(valid.length), fc.nat(30), fc.uint8Array({ maxLength: 40 })).map(([at, drop, insert]) =>
-      Buffer.concat([Buffer.from(valid.slice(0, at)), Buffer.from(insert), Buffer.from(valid.slice(at + drop))]),
-    );
+    const mutated = fc
+      .tuple(fc.nat(valid.length), fc.nat(30), fc.uint8Array({ maxLength: 40 }))
+      .map(([at, drop, insert]) =>
+        Buffer.concat([Buffer.from(valid.slice(0, at)), Buffer.from(insert), Buffer.from(valid.slice(at + drop))]),
+      );
     const fixed = [
       Buffer.from('GET / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n'),
       Buffer.from(`GET /v1/batches HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`),
@@ -209,7 +239,11 @@ describe('producer API under fuzzing', () => {
       Buffer.from(valid.replace('host: x\r\n', '')), // HTTP/1.1 without Host
       Buffer.from('\r\n\r\n'),
     ];
-    const raw = fc.oneof(mutated, fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)), fc.constantFrom(...fixed));
+    const raw = fc.oneof(
+      mutated,
+      fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+      fc.constantFrom(...fixed),
+    );
     await fc.assert(
       fc.asyncProperty(raw, async (bytes) => {
         const reply = await sendRaw(bytes);

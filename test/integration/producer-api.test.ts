@@ -34,8 +34,15 @@ afterAll(async () => {
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-async function post(body: string, headers: Record<string, string> = auth): Promise<{ status: number; json: { error?: { code: string; field?: string } } & Record<string, unknown> }> {
-  const res = await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function post(
+  body: string,
+  headers: Record<string, string> = auth,
+): Promise<{ status: number; json: { error?: { code: string; field?: string } } & Record<string, unknown> }> {
+  const res = await fetch(`${producer.url}/v1/batches`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: res.status, json: (await res.json()) as never };
 }
 

@@ -92,10 +92,13 @@ describe('the producer dies mid-ingest', () => {
     // batch cannot close: it stays `ingesting`, never a half-counted `completed`.
     const direct = connect(redis.url);
     const store = new BatchStore(direct, e.QUEUE_PREFIX ?? '', 3600);
-    await waitUntil(async () => {
-      const v = await store.get(id);
-      return v && v.chunks.completed === v.chunks.enqueued;
-    }, { what: 'the enqueued chunks to be done' });
+    await waitUntil(
+      async () => {
+        const v = await store.get(id);
+        return v && v.chunks.completed === v.chunks.enqueued;
+      },
+      { what: 'the enqueued chunks to be done' },
+    );
     await sleep(2000); // longer than the lease
     expect((await store.get(id))?.status).toBe('ingesting');
     await direct.quit();

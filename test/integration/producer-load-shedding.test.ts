@@ -89,7 +89,10 @@ describe('producer under a storm of submissions', () => {
     await probing;
 
     const statuses = new Set(answers.map((a) => a.status));
-    expect([...statuses].every((s) => s === 202 || s === 429), `statuses ${[...statuses].join(',')}`).toBe(true);
+    expect(
+      [...statuses].every((s) => s === 202 || s === 429),
+      `statuses ${[...statuses].join(',')}`,
+    ).toBe(true);
     const accepted = answers.filter((a) => a.status === 202);
     const shed = answers.filter((a) => a.status === 429);
     expect(accepted.length).toBeGreaterThan(0);
@@ -128,7 +131,9 @@ describe('producer under a storm of submissions', () => {
     for (const res of held) res.end(DATA);
     held = [];
     const views = await waitUntil(async () => {
-      const all = await Promise.all(batchIds.map(async (id) => (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView));
+      const all = await Promise.all(
+        batchIds.map(async (id) => (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView),
+      );
       return all.every((v) => v.status === 'running') ? all : undefined;
     });
     for (const v of views) expect(v.chunks.total).toBe(Math.ceil(RECORDS / CHUNK_SIZE));

@@ -48,7 +48,9 @@ describe('Redis password and TLS', () => {
     servers.push(redis);
     expect(redis.url).toContain(encodeURIComponent(PASSWORD));
     const data = await writeJsonlDataset(path.join(dir, 'a.jsonl'), 50);
-    const ok = await runCli(['run', data.path, '--output', path.join(dir, 'out-a'), '--json'], { env: { REDIS_URL: redis.url, LOG_LEVEL: 'debug' } });
+    const ok = await runCli(['run', data.path, '--output', path.join(dir, 'out-a'), '--json'], {
+      env: { REDIS_URL: redis.url, LOG_LEVEL: 'debug' },
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect((JSON.parse(ok.stdout) as { records: { succeeded: number } }).records.succeeded).toBe(50);
     expectNoSecrets(ok.stdout + ok.stderr, '`run` output');
@@ -92,11 +94,19 @@ describe('Redis password and TLS', () => {
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 
     // Requests that go wrong in the ways that tend to get logged: wrong tokens, bad bodies.
-    const wrongAuth: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }];
+    const wrongAuth: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer nope' },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+    ];
     for (const headers of wrongAuth) {
       expect((await fetch(`${producer.url}/v1/batches`, { method: 'POST', headers, body: '{}' })).status).toBe(401);
     }
-    expect((await fetch(`${producer.url}/v1/batches?token=${TOKEN}`, { method: 'POST', headers: auth, body: `{"datasetUrl": "${TOKEN}"}` })).status).toBe(400);
+    expect(
+      (await fetch(`${producer.url}/v1/batches?token=${TOKEN}`, { method: 'POST', headers: auth, body: `{"datasetUrl": "${TOKEN}"}` }))
+        .status,
+    ).toBe(400);
 
     const res = await fetch(`${producer.url}/v1/batches`, {
       method: 'POST',

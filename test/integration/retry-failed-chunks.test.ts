@@ -94,7 +94,10 @@ describe('chunks the model fails on', () => {
     }
     // The model is fixed (a new model server, a corrected file); the failed chunks run again.
     await writeFile(model, JSON.stringify({}));
-    const retry = await callApi<{ status: string; retried: number[]; unavailable: number[] }>(`${producer.url}/v1/batches/${id}/retry`, 'POST');
+    const retry = await callApi<{ status: string; retried: number[]; unavailable: number[] }>(
+      `${producer.url}/v1/batches/${id}/retry`,
+      'POST',
+    );
     expect(retry.status).toBe(202);
     expect(retry.json).toMatchObject({ status: 'running', retried: POISONED, unavailable: [] });
 

@@ -59,7 +59,10 @@ describe('batchinfer run', () => {
   });
 
   it('completes a batch with malformed lines across chunks: every good record once, every bad line reported, exit 0', async () => {
-    const data = await writeJsonlDataset(path.join(dir, 'mixed.jsonl'), 5000, { bad: (line) => line % 173 === 0 || line === 1, blankEvery: 1111 });
+    const data = await writeJsonlDataset(path.join(dir, 'mixed.jsonl'), 5000, {
+      bad: (line) => line % 173 === 0 || line === 1,
+      blankEvery: 1111,
+    });
     const out = path.join(dir, 'mixed-out');
     const result = await runCli(['run', data.path, '--output', out, '--chunk-size', '400', '--consumers', '2', '--json'], {
       env: { REDIS_URL: redis.url },
@@ -129,7 +132,10 @@ describe('batchinfer run', () => {
     expect(summary.output).toBe(path.join(cwd, 'output', summary.id));
     expect((await readBatchOutput(path.join(cwd, 'output'), summary.id)).predictions).toHaveLength(2);
     // pino's info is level 30: neither the run nor its consumers log at info.
-    const levels = result.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { level: number }).level);
+    const levels = result.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => (JSON.parse(l) as { level: number }).level);
     expect(levels.filter((level) => level < 40)).toEqual([]);
   });
 

@@ -85,9 +85,14 @@ describe('parseBatchRequest', () => {
     expect(fieldOf({ datasetUrl: 'https://e.com/d', outputUrl })).toBe('outputUrl');
   });
 
-  it.each(['file:///data/out/..team', 'file:///data/out/./a/../b', 'file:///data//out/c'])('accepts %s, which stays inside the root', (outputUrl) => {
-    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', outputUrl }, { config }).outputUrl.startsWith('file:///data/out/')).toBe(true);
-  });
+  it.each(['file:///data/out/..team', 'file:///data/out/./a/../b', 'file:///data//out/c'])(
+    'accepts %s, which stays inside the root',
+    (outputUrl) => {
+      expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', outputUrl }, { config }).outputUrl.startsWith('file:///data/out/')).toBe(
+        true,
+      );
+    },
+  );
 
   it.each([
     'linear:../x.json',
@@ -107,6 +112,8 @@ describe('parseBatchRequest', () => {
   });
 
   it('accepts a model file below the model root, even one whose name starts with dots', () => {
-    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', model: 'linear:team/..v2.json' }, { config }).model).toBe('linear:team/..v2.json');
+    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', model: 'linear:team/..v2.json' }, { config }).model).toBe(
+      'linear:team/..v2.json',
+    );
   });
 });

@@ -18,7 +18,10 @@ function chunkAll(chunker: Chunker, records: { text: string; line: number; rejec
 describe('Chunker', () => {
   it('cuts chunks of chunkSize with consecutive indexes and first lines', () => {
     const chunker = new Chunker(options);
-    const chunks = chunkAll(chunker, Array.from({ length: 7 }, (_, i) => ({ text: `r${i}`, line: i + 1 })));
+    const chunks = chunkAll(
+      chunker,
+      Array.from({ length: 7 }, (_, i) => ({ text: `r${i}`, line: i + 1 })),
+    );
     expect(chunks.map((c) => [c.chunkIndex, c.firstLine, c.records.length])).toEqual([
       [0, 1, 3],
       [1, 4, 3],
@@ -51,7 +54,10 @@ describe('Chunker', () => {
 
   it('cuts a chunk early when its payload would exceed maxChunkChars', () => {
     const chunker = new Chunker({ ...options, chunkSize: 100, maxChunkChars: 10 });
-    const chunks = chunkAll(chunker, ['aaaa', 'bbbb', 'cccc'].map((text, i) => ({ text, line: i + 1 })));
+    const chunks = chunkAll(
+      chunker,
+      ['aaaa', 'bbbb', 'cccc'].map((text, i) => ({ text, line: i + 1 })),
+    );
     expect(chunks.map((c) => c.records)).toEqual([['aaaa', 'bbbb'], ['cccc']]);
   });
 

@@ -19,7 +19,12 @@ const manifest: Manifest = {
   },
   failedChunks: [],
   cost: { usd: 0.002, cpuSeconds: 0.1, allocatedCpuSeconds: 0.1667, wallSeconds: 0.3, usdPerRecord: 0.0002, efficiency: 0.6 },
-  timings: { createdAt: '2025-01-01T00:00:00.000Z', ingestedAt: '2025-01-01T00:00:01.000Z', completedAt: '2025-01-01T00:00:02.000Z', durationMs: 2000 },
+  timings: {
+    createdAt: '2025-01-01T00:00:00.000Z',
+    ingestedAt: '2025-01-01T00:00:01.000Z',
+    completedAt: '2025-01-01T00:00:02.000Z',
+    durationMs: 2000,
+  },
   total_records: 10,
   avg_prediction: 3.5,
   total_latency_ms: 1.5,
@@ -99,11 +104,20 @@ describe('batch.completed CloudEvent', () => {
     });
     expect(data.output).not.toHaveProperty('manifest');
     // Only the summary's own fields, not the rest of what was passed.
-    expect(Object.keys(data.summary as object).sort()).toEqual(
-      ['avg_latency_ms', 'avg_prediction', 'cost_per_record_usd', 'total_cost_usd', 'total_latency_ms', 'total_records'],
-    );
+    expect(Object.keys(data.summary as object).sort()).toEqual([
+      'avg_latency_ms',
+      'avg_prediction',
+      'cost_per_record_usd',
+      'total_cost_usd',
+      'total_latency_ms',
+      'total_records',
+    ]);
 
-    const cancelled = buildCompletionEvent({ kind: 'halted', view: { ...view, status: 'cancelled', error: 'cancelled by request' }, summary });
+    const cancelled = buildCompletionEvent({
+      kind: 'halted',
+      view: { ...view, status: 'cancelled', error: 'cancelled by request' },
+      summary,
+    });
     expect(cancelled.data).toMatchObject({ status: 'cancelled', error: 'cancelled by request' });
   });
 });

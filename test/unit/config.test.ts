@@ -171,7 +171,9 @@ describe('loadConfig', () => {
     it('takes the service name from OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES, else leaves it to the command', () => {
       expect(loadConfig({}).telemetry.serviceName).toBeUndefined();
       expect(loadConfig({ OTEL_SERVICE_NAME: 'scorer' }).telemetry.serviceName).toBe('scorer');
-      expect(loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'team=risk,service.name=nightly%20scorer' }).telemetry.serviceName).toBe('nightly scorer');
+      expect(loadConfig({ OTEL_RESOURCE_ATTRIBUTES: 'team=risk,service.name=nightly%20scorer' }).telemetry.serviceName).toBe(
+        'nightly scorer',
+      );
     });
 
     it('reads what the SDK is built from: exporter, protocol, sampler, batch processor, propagators', () => {
@@ -232,9 +234,11 @@ describe('loadConfig', () => {
   });
 
   it('reads the load and size limits', () => {
-    expect(
-      loadConfig({ MAX_CONCURRENT_INGESTS: '3', MAX_RECORDS_PER_BATCH: '10', DATASET_FETCH_TIMEOUT_SECONDS: '2' }),
-    ).toMatchObject({ maxConcurrentIngests: 3, maxRecordsPerBatch: 10, datasetFetchTimeoutSeconds: 2 });
+    expect(loadConfig({ MAX_CONCURRENT_INGESTS: '3', MAX_RECORDS_PER_BATCH: '10', DATASET_FETCH_TIMEOUT_SECONDS: '2' })).toMatchObject({
+      maxConcurrentIngests: 3,
+      maxRecordsPerBatch: 10,
+      datasetFetchTimeoutSeconds: 2,
+    });
   });
 
   it('reads team budgets as JSON', () => {

@@ -16,7 +16,9 @@ describe('logger', () => {
 
   it('formats JSON lines for people on a terminal and leaves other lines alone', async () => {
     const format = await prettyFormatter(false);
-    const text = format(JSON.stringify({ level: 40, time: '2025-01-01T00:00:00.000Z', service: 'consumer', batch_id: 'b1', msg: 'chunk attempt failed' }));
+    const text = format(
+      JSON.stringify({ level: 40, time: '2025-01-01T00:00:00.000Z', service: 'consumer', batch_id: 'b1', msg: 'chunk attempt failed' }),
+    );
     expect(text).toContain('WARN');
     expect(text).toContain('chunk attempt failed');
     expect(text).toContain('b1');

@@ -13,7 +13,19 @@ import { loadConfig } from '../../src/shared/config/config.js';
 import { SCALE_QUERY, QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { expandTimePlaceholders } from '../../src/shared/time-template.js';
 import { ROOT } from '../helpers/cli.js';
-import { MODELS, at, containersOf, envValue, find, forSchemaCheck, loadManifests, manifestFiles, modelKey, podSpec, readYamlDocs } from '../helpers/manifests.js';
+import {
+  MODELS,
+  at,
+  containersOf,
+  envValue,
+  find,
+  forSchemaCheck,
+  loadManifests,
+  manifestFiles,
+  modelKey,
+  podSpec,
+  readYamlDocs,
+} from '../helpers/manifests.js';
 import type { Container, Obj } from '../helpers/manifests.js';
 
 const docs = loadManifests();
@@ -42,7 +54,11 @@ const SHARED_METRICS = [
 ];
 
 const batchinferContainers = (): { file: string; obj: Obj; container: Container }[] =>
-  docs.flatMap(({ file, obj }) => containersOf(obj).filter((c) => c.image === IMAGE).map((container) => ({ file, obj, container })));
+  docs.flatMap(({ file, obj }) =>
+    containersOf(obj)
+      .filter((c) => c.image === IMAGE)
+      .map((container) => ({ file, obj, container })),
+  );
 
 const isKnativeService = (obj: Obj): boolean => obj.apiVersion === 'serving.knative.dev/v1' && obj.kind === 'Service';
 
@@ -51,7 +67,9 @@ function configVariables(): { code: Set<string>; readme: Set<string> } {
   const source = readFileSync(path.join(ROOT, 'src/shared/config/config.ts'), 'utf8');
   const code = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? ''));
   const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const rows = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)*/gm)].flatMap((m) => m[0].match(/[A-Z][A-Z0-9_]+/g) ?? []));
+  const rows = new Set(
+    [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)*/gm)].flatMap((m) => m[0].match(/[A-Z][A-Z0-9_]+/g) ?? []),
+  );
   return { code, readme: rows };
 }
 
@@ -69,7 +87,9 @@ describe('manifests validate against their API schemas', () => {
 
   it('a schema check does catch a broken document', () => {
     const producer = structuredClone(find(docs, 'serving.knative.dev/v1', 'Service', 'producer'));
-    (at<Container[]>(producer, 'spec', 'template', 'spec', 'containers')[0] as unknown as Record<string, unknown>).ports = [{ containerPort: 'eighty' }];
+    (at<Container[]>(producer, 'spec', 'template', 'spec', 'containers')[0] as unknown as Record<string, unknown>).ports = [
+      { containerPort: 'eighty' },
+    ];
     expect(() => new (MODELS[modelKey(producer)] as NonNullable<(typeof MODELS)[string]>)(producer).validate()).toThrow();
   });
 
@@ -147,7 +167,11 @@ describe('the pieces fit', () => {
     // Services select their pods and target named container ports.
     for (const { file, obj } of docs.filter((d) => d.obj.apiVersion === 'v1' && d.obj.kind === 'Service')) {
       const selector = at<Record<string, string>>(obj, 'spec', 'selector');
-      const workload = docs.find((d) => ['Deployment', 'StatefulSet'].includes(d.obj.kind) && Object.entries(selector).every(([k, v]) => at(d.obj, 'spec', 'template', 'metadata', 'labels', k) === v));
+      const workload = docs.find(
+        (d) =>
+          ['Deployment', 'StatefulSet'].includes(d.obj.kind) &&
+          Object.entries(selector).every(([k, v]) => at(d.obj, 'spec', 'template', 'metadata', 'labels', k) === v),
+      );
       expect(workload, `${file}: nothing matches ${JSON.stringify(selector)}`).toBeDefined();
       const names = containersOf((workload as NonNullable<typeof workload>).obj).flatMap((c) => (c.ports ?? []).map((p) => p.name));
       for (const p of at<{ targetPort: string }[]>(obj, 'spec', 'ports')) expect(names, file).toContain(p.targetPort);
@@ -155,14 +179,22 @@ describe('the pieces fit', () => {
     const monitor = find(docs, 'monitoring.coreos.com/v1', 'ServiceMonitor', 'batchinfer-exporter');
     const exporterService = find(docs, 'v1', 'Service', 'exporter');
     expect(at(exporterService, 'metadata', 'labels')).toMatchObject(at<Record<string, string>>(monitor, 'spec', 'selector', 'matchLabels'));
-    expect(at<{ name: string }[]>(exporterService, 'spec', 'ports').map((p) => p.name)).toContain(at(monitor, 'spec', 'endpoints', 0, 'port'));
+    expect(at<{ name: string }[]>(exporterService, 'spec', 'ports').map((p) => p.name)).toContain(
+      at(monitor, 'spec', 'endpoints', 0, 'port'),
+    );
     expect(at(monitor, 'spec', 'endpoints', 0, 'path')).toBe('/metrics');
   });
 
   it('scales consumers on the exporter depth metric, the same query and target on both variants', () => {
     expect(SHARED_METRICS).toContain(QUEUE_DEPTH_METRIC);
     expect(SCALE_QUERY).toBe('sum(batchinfer_queue_depth{queue="chunks"})');
-    const annotations = at<Record<string, string>>(find(docs, 'serving.knative.dev/v1', 'Service', 'consumer'), 'spec', 'template', 'metadata', 'annotations');
+    const annotations = at<Record<string, string>>(
+      find(docs, 'serving.knative.dev/v1', 'Service', 'consumer'),
+      'spec',
+      'template',
+      'metadata',
+      'annotations',
+    );
     expect(annotations).toMatchObject({
       'autoscaling.knative.dev/class': 'hpa.autoscaling.knative.dev',
       'autoscaling.knative.dev/min-scale': '0',
@@ -181,7 +213,11 @@ describe('the pieces fit', () => {
     const scaled = find(docs, 'keda.sh/v1alpha1', 'ScaledObject', 'consumer');
     const trigger = at<{ type: string; metricType: string; metadata: Record<string, string> }>(scaled, 'spec', 'triggers', 0);
     expect(trigger).toMatchObject({ type: 'prometheus', metricType: 'AverageValue' });
-    expect(trigger.metadata).toMatchObject({ query: SCALE_QUERY, serverAddress: address.toString().replace(/\/$/, ''), threshold: annotations['autoscaling.knative.dev/target'] });
+    expect(trigger.metadata).toMatchObject({
+      query: SCALE_QUERY,
+      serverAddress: address.toString().replace(/\/$/, ''),
+      threshold: annotations['autoscaling.knative.dev/target'],
+    });
     expect(at(scaled, 'spec', 'minReplicaCount')).toBe(0);
     expect(at(scaled, 'spec', 'maxReplicaCount')).toBe(Number(annotations['autoscaling.knative.dev/max-scale']));
     const target = find(docs, 'apps/v1', 'Deployment', at(scaled, 'spec', 'scaleTargetRef', 'name'));
@@ -201,9 +237,18 @@ describe('the pieces fit', () => {
     for (const { file, obj } of docs.filter((d) => isKnativeService(d.obj))) {
       expect(at(podSpec(obj), 'securityContext'), `${file}: pod securityContext is feature-gated`).toBeUndefined();
       for (const c of containersOf(obj) as (Container & { securityContext?: Record<string, unknown> })[]) {
-        expect(Object.keys(c.securityContext ?? {}).filter((k) => !allowed.includes(k)), file).toEqual([]);
-        expect(Object.keys(at<Record<string, unknown>>(c.securityContext, 'capabilities') ?? {}).filter((k) => k !== 'drop'), file).toEqual([]);
-        expect((c.ports ?? []).every((p) => p.name === 'http1' || p.name === 'h2c'), file).toBe(true);
+        expect(
+          Object.keys(c.securityContext ?? {}).filter((k) => !allowed.includes(k)),
+          file,
+        ).toEqual([]);
+        expect(
+          Object.keys(at<Record<string, unknown>>(c.securityContext, 'capabilities') ?? {}).filter((k) => k !== 'drop'),
+          file,
+        ).toEqual([]);
+        expect(
+          (c.ports ?? []).every((p) => p.name === 'http1' || p.name === 'h2c'),
+          file,
+        ).toBe(true);
       }
     }
   });
@@ -237,10 +282,15 @@ describe('the pieces fit', () => {
   it('mounts the output volume where OUTPUT_URL points, in every producer and consumer', () => {
     const outputUrl = at<string>(find(docs, 'v1', 'ConfigMap', 'batchinfer-config'), 'data', 'OUTPUT_URL');
     find(docs, 'v1', 'PersistentVolumeClaim', 'batchinfer-output');
-    for (const { file, obj, container } of batchinferContainers().filter((c) => ['producer', 'consumer'].includes(c.container.args?.[0] ?? ''))) {
+    for (const { file, obj, container } of batchinferContainers().filter((c) =>
+      ['producer', 'consumer'].includes(c.container.args?.[0] ?? ''),
+    )) {
       const mount = container.volumeMounts?.find((m) => m.name === 'output');
       expect(mount && outputUrl.startsWith(`file://${mount.mountPath}/`), file).toBe(true);
-      expect(at<{ name: string; persistentVolumeClaim?: { claimName: string } }[]>(podSpec(obj), 'volumes').find((v) => v.name === 'output')?.persistentVolumeClaim?.claimName).toBe('batchinfer-output');
+      expect(
+        at<{ name: string; persistentVolumeClaim?: { claimName: string } }[]>(podSpec(obj), 'volumes').find((v) => v.name === 'output')
+          ?.persistentVolumeClaim?.claimName,
+      ).toBe('batchinfer-output');
     }
   });
 
@@ -268,7 +318,9 @@ describe('the pieces fit', () => {
       expect(request.datasetUrl).toBe('https://datasets.example.com/events/2026-11-22.jsonl');
       expect(request.schedule).toBe(name);
     }
-    expect(at(find(docs, 'serving.knative.dev/v1', 'Service', 'producer'), 'metadata', 'labels', 'networking.knative.dev/visibility')).toBe('cluster-local');
+    expect(at(find(docs, 'serving.knative.dev/v1', 'Service', 'producer'), 'metadata', 'labels', 'networking.knative.dev/visibility')).toBe(
+      'cluster-local',
+    );
   });
 
   it('binds completion events from both services to the Broker', () => {
@@ -322,7 +374,11 @@ describe('kustomizations', () => {
         listed.add(resource.endsWith('.yaml') ? target : path.join(target, 'kustomization.yaml'));
       }
     }
-    const unlisted = manifestFiles().filter((f) => !listed.has(f) && !['k8s/kustomization.yaml', 'knative/kustomization.yaml', 'knative/broker-trigger/kustomization.yaml'].includes(f));
+    const unlisted = manifestFiles().filter(
+      (f) =>
+        !listed.has(f) &&
+        !['k8s/kustomization.yaml', 'knative/kustomization.yaml', 'knative/broker-trigger/kustomization.yaml'].includes(f),
+    );
     expect(unlisted).toEqual([]);
   });
 
@@ -346,7 +402,10 @@ describe('the image', () => {
   });
 
   it('copies only what exists and what .dockerignore lets through', () => {
-    const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignore = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignore[0]).toBe('**');
     const allowed = ignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {

@@ -16,7 +16,8 @@ function snapshot(over: Partial<Accounting> = {}): Snapshot {
       counts: { waiting: 7, prioritized: 1, active: 2, delayed: 3, failed: 4 },
       depth: 10,
       oldestWaitingAgeSeconds: 42.5,
-      bullmqText: '# HELP bullmq_job_completed_total Total number of completed jobs\n# TYPE bullmq_job_completed_total counter\nbullmq_job_completed_total{queue="chunks"} 12',
+      bullmqText:
+        '# HELP bullmq_job_completed_total Total number of completed jobs\n# TYPE bullmq_job_completed_total counter\nbullmq_job_completed_total{queue="chunks"} 12',
     },
     accounting: {
       wait: cumulate({ '0.5': '3', count: '3', sum: '1.2' }, WAIT_BUCKETS),
@@ -75,7 +76,7 @@ describe('renderMetrics', () => {
 });
 
 describe('budgetUse', () => {
-  it('divides this month\'s spend by the budget, infinite for a zero budget with spend', () => {
+  it("divides this month's spend by the budget, infinite for a zero budget with spend", () => {
     expect(budgetUse({ a: 100, b: 0, c: 0 }, { a: 25, b: 1 })).toEqual([
       { team: 'a', budgetUsd: 100, spentUsd: 25, usedRatio: 0.25 },
       { team: 'b', budgetUsd: 0, spentUsd: 1, usedRatio: Infinity },

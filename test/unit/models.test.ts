@@ -11,7 +11,12 @@ import { parseModelRef } from '../../src/shared/models/model-ref.js';
 
 describe('models', () => {
   it('sum predicts the sum of the features (the reference lab)', () => {
-    expect(sumModel.predict([[1, 2, 3], [4, 5, 6]])).toEqual([6, 15]);
+    expect(
+      sumModel.predict([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    ).toEqual([6, 15]);
   });
 
   it('linear applies weights and bias from its JSON file', async () => {
@@ -19,7 +24,12 @@ describe('models', () => {
     await writeFile(path.join(dir, 'w.json'), JSON.stringify({ weights: [2, -1], bias: 0.5 }));
     const model = await loadModel(parseModelRef('linear:w.json', dir));
     expect(model.inputSize).toBe(2);
-    expect(await model.predict([[1, 1], [3, 0]])).toEqual([1.5, 6.5]);
+    expect(
+      await model.predict([
+        [1, 1],
+        [3, 0],
+      ]),
+    ).toEqual([1.5, 6.5]);
   });
 
   it('refuses a malformed linear model file with a ModelError', async () => {
@@ -43,8 +53,18 @@ describe('models', () => {
     const file = path.join(dir, 'drill.json');
     await writeFile(file, JSON.stringify({ failWhenFeature: 999, message: 'boom' }));
     const model = await loadModel(parseModelRef('drill:drill.json', dir));
-    expect(await model.predict([[1, 2], [3, 4]])).toEqual([3, 7]);
-    await expect(model.predict([[1, 2], [999, 4]])).rejects.toMatchObject({ code: 'MODEL_DRILL_FAULT', message: 'boom' });
+    expect(
+      await model.predict([
+        [1, 2],
+        [3, 4],
+      ]),
+    ).toEqual([3, 7]);
+    await expect(
+      model.predict([
+        [1, 2],
+        [999, 4],
+      ]),
+    ).rejects.toMatchObject({ code: 'MODEL_DRILL_FAULT', message: 'boom' });
     await expect(model.predict([[999, 4]])).rejects.toBeInstanceOf(DrillFault);
     await writeFile(file, JSON.stringify({})); // healed, without a restart
     expect(await model.predict([[999, 4]])).toEqual([1003]);
@@ -61,7 +81,19 @@ describe('models', () => {
     expect(parseModelRef('linear:a/b.json', '/models').file).toBe('/models/a/b.json');
     expect(parseModelRef('sleep:250', '/models')).toEqual({ kind: 'sleep', sleepMs: 250, ref: 'sleep:250' });
     expect(parseModelRef('drill:d.json', '/models')).toEqual({ kind: 'drill', file: '/models/d.json', ref: 'drill:d.json' });
-    for (const bad of ['nope', 'sum:x', 'linear', 'linear:../etc/passwd', 'linear:/etc/passwd', 'sleep', 'sleep:-1', 'sleep:1.5', 'sleep:600001', 'drill', 'drill:../x.json']) {
+    for (const bad of [
+      'nope',
+      'sum:x',
+      'linear',
+      'linear:../etc/passwd',
+      'linear:/etc/passwd',
+      'sleep',
+      'sleep:-1',
+      'sleep:1.5',
+      'sleep:600001',
+      'drill',
+      'drill:../x.json',
+    ]) {
       expect(() => parseModelRef(bad, '/models'), bad).toThrow(ModelError);
     }
   });

@@ -13,7 +13,14 @@ describe('Prometheus text', () => {
   it('writes HELP and TYPE, then the samples, and histograms with le buckets, sum and count', () => {
     const text = new MetricsWriter()
       .family('x_total', 'counter', 'Things.\nMore.', [{ labels: { team: 'r"isk' }, value: 3 }])
-      .histogram('y_seconds', 'Times.', { buckets: [[1, 2], [Infinity, 3]], count: 3, sum: 4.5 })
+      .histogram('y_seconds', 'Times.', {
+        buckets: [
+          [1, 2],
+          [Infinity, 3],
+        ],
+        count: 3,
+        sum: 4.5,
+      })
       .toString();
     expect(text).toBe(
       [

@@ -16,12 +16,22 @@ bullmq_job_count{queue="chunks", state="waiting-children"} 0
 bullmq_job_completed_total{queue="chunks"} 12`;
 
 describe('BullMQ job counts', () => {
-  it('reads the counts by state from BullMQ\'s export', () => {
-    expect(parseBullmqJobCounts(BULLMQ)).toEqual({ active: 2, completed: 0, delayed: 1, failed: 4, prioritized: 3, waiting: 7, 'waiting-children': 0 });
+  it("reads the counts by state from BullMQ's export", () => {
+    expect(parseBullmqJobCounts(BULLMQ)).toEqual({
+      active: 2,
+      completed: 0,
+      delayed: 1,
+      failed: 4,
+      prioritized: 3,
+      waiting: 7,
+      'waiting-children': 0,
+    });
   });
 
   it('refuses text without a depth state rather than reporting a depth of 0', () => {
-    const text = BULLMQ.split('\n').filter((l) => !l.includes('state="waiting"')).join('\n');
+    const text = BULLMQ.split('\n')
+      .filter((l) => !l.includes('state="waiting"'))
+      .join('\n');
     expect(() => parseBullmqJobCounts(text)).toThrow(QueueCountsError);
   });
 

@@ -7,7 +7,15 @@ const config = { chunkSize: 1000, model: 'sum', modelRoot: '/models', outputUrl:
 const SOURCE = '/apis/v1/namespaces/ml/pingsources/nightly';
 
 const ping = (data: unknown, extra: Record<string, unknown> = {}): CloudEvent<unknown> =>
-  new CloudEvent<unknown>({ type: 'dev.knative.sources.ping', source: SOURCE, id: 'e1', time: '2026-11-23T02:00:00.250Z', datacontenttype: 'application/json', data, ...extra });
+  new CloudEvent<unknown>({
+    type: 'dev.knative.sources.ping',
+    source: SOURCE,
+    id: 'e1',
+    time: '2026-11-23T02:00:00.250Z',
+    datacontenttype: 'application/json',
+    data,
+    ...extra,
+  });
 
 describe('scheduled CloudEvents', () => {
   it('names the PingSource from its event source', () => {
@@ -17,13 +25,22 @@ describe('scheduled CloudEvents', () => {
   });
 
   it('builds the request with placeholders from the scheduled minute, the schedule, and dedupe keys for event and tick', () => {
-    const { request, dedupeKeys } = scheduledSubmission(ping({ datasetUrl: 'https://d/{{yesterday}}.jsonl', idempotencyKey: 'n-{{date}}' }), { config });
+    const { request, dedupeKeys } = scheduledSubmission(
+      ping({ datasetUrl: 'https://d/{{yesterday}}.jsonl', idempotencyKey: 'n-{{date}}' }),
+      { config },
+    );
     expect(request).toMatchObject({ datasetUrl: 'https://d/2026-11-22.jsonl', idempotencyKey: 'n-2026-11-23', schedule: 'nightly' });
     expect(dedupeKeys).toEqual([`ce/${SOURCE}/e1`, `tick/${SOURCE}/2026-11-23T02:00:00.000Z`]);
   });
 
   it('uses the receipt time when the event has none, and then dedupes on the event only', () => {
-    const noTime = { specversion: '1.0', type: 'dev.knative.sources.ping', source: SOURCE, id: 'e2', data: { datasetUrl: 'https://d/{{date}}' } };
+    const noTime = {
+      specversion: '1.0',
+      type: 'dev.knative.sources.ping',
+      source: SOURCE,
+      id: 'e2',
+      data: { datasetUrl: 'https://d/{{date}}' },
+    };
     const { request, dedupeKeys } = scheduledSubmission(noTime, { config }, new Date('2027-01-02T00:00:30Z'));
     expect(request.datasetUrl).toBe('https://d/2027-01-02');
     expect(dedupeKeys).toEqual([`ce/${SOURCE}/e2`]);
@@ -55,7 +72,13 @@ describe('scheduled CloudEvents', () => {
 
   it('reads binary and structured HTTP messages and refuses what is not a CloudEvent', () => {
     const binary = readCloudEvent(
-      { 'ce-specversion': '1.0', 'ce-type': 'dev.knative.sources.ping', 'ce-source': SOURCE, 'ce-id': 'b1', 'content-type': 'application/json; charset=utf-8' },
+      {
+        'ce-specversion': '1.0',
+        'ce-type': 'dev.knative.sources.ping',
+        'ce-source': SOURCE,
+        'ce-id': 'b1',
+        'content-type': 'application/json; charset=utf-8',
+      },
       Buffer.from('{"datasetUrl":"https://d/x"}'),
     );
     expect(binary).toMatchObject({ id: 'b1', source: SOURCE });

@@ -48,7 +48,10 @@ describe('extractIncomingTrace', () => {
 describe('chunk event trace context', () => {
   it('carries the context it was built in to the consumer', () => {
     const ctx = propagation.extract(ROOT_CONTEXT, { traceparent: tp(T1), tracestate: 'vendor=1' });
-    const event = buildChunkEvent({ batchId: 'b', chunkIndex: 0, firstLine: 1, records: [], format: 'jsonl', model: 'sum', outputUrl: 'file:///tmp' }, ctx);
+    const event = buildChunkEvent(
+      { batchId: 'b', chunkIndex: 0, firstLine: 1, records: [], format: 'jsonl', model: 'sum', outputUrl: 'file:///tmp' },
+      ctx,
+    );
     expect(event).toMatchObject({ traceparent: tp(T1), tracestate: 'vendor=1' });
     expect(traceIdOf(readChunkEvent(JSON.parse(JSON.stringify(event))).parentContext)).toBe(T1);
   });

@@ -79,7 +79,8 @@ export class BatchCloser {
       // The batch has ended whatever happens next: a failure to announce it is logged, not thrown.
       try {
         const view = await this.store.get(batchId);
-        if (view) await this.runHooks(batchId, { kind: 'halted', view, summary: buildSummary(view, await this.store.getSummaryInputs(batchId)) });
+        if (view)
+          await this.runHooks(batchId, { kind: 'halted', view, summary: buildSummary(view, await this.store.getSummaryInputs(batchId)) });
       } catch (err) {
         this.logger.error({ err, batch_id: batchId }, 'could not read the halted batch to announce its end');
       }

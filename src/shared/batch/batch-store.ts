@@ -444,7 +444,15 @@ export class BatchStore {
   async markIngested(id: string, chunksTotal: number, recordsTotal: number): Promise<CloseSignal> {
     const [batchKey] = this.keys(id);
     return toSignal(
-      await this.redis.batchMarkIngested(batchKey, ingestingIndexKey(this.prefix), this.metrics.batches, chunksTotal, recordsTotal, nowIso(), id),
+      await this.redis.batchMarkIngested(
+        batchKey,
+        ingestingIndexKey(this.prefix),
+        this.metrics.batches,
+        chunksTotal,
+        recordsTotal,
+        nowIso(),
+        id,
+      ),
     );
   }
 
@@ -524,7 +532,9 @@ export class BatchStore {
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys(id)[0]);
     const results = (await pipeline.exec()) ?? [];
-    return results.flatMap(([err, hash]) => (err || !(hash as Record<string, string>).id ? [] : [toView(hash as Record<string, string>, [])]));
+    return results.flatMap(([err, hash]) =>
+      err || !(hash as Record<string, string>).id ? [] : [toView(hash as Record<string, string>, [])],
+    );
   }
 
   /**
@@ -564,7 +574,10 @@ export class BatchStore {
       [Error | null, string[]],
     ];
     if (!hash.id) return null;
-    return toView(hash, failed.map(Number).sort((a, b) => a - b));
+    return toView(
+      hash,
+      failed.map(Number).sort((a, b) => a - b),
+    );
   }
 }
 

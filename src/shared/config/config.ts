@@ -287,7 +287,10 @@ export function readEnum<T extends string>(env: Env, name: string, allowed: read
 export function readList(env: Env, name: string, fallback: string[]): string[] {
   const value = raw(env, name);
   if (value === undefined) return fallback;
-  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const items = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new ConfigError(name, 'expected a comma-separated list');
   return items;
 }
@@ -371,7 +374,8 @@ function readCeOverrides(env: Env): Record<string, string> {
 
 function readHttpUrl(env: Env, name: string): string | undefined {
   const value = readUrl(env, name);
-  if (value !== undefined && !/^https?:/.test(value)) throw new ConfigError(name, `expected an http:// or https:// URL, got '${raw(env, name)}'`);
+  if (value !== undefined && !/^https?:/.test(value))
+    throw new ConfigError(name, `expected an http:// or https:// URL, got '${raw(env, name)}'`);
   return value;
 }
 
@@ -405,7 +409,8 @@ function readOptionalInt(env: Env, name: string, min: number, max?: number): num
 function readNames<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T[]): T[] {
   const names = readList(env, name, fallback);
   for (const n of names) {
-    if (!(allowed as readonly string[]).includes(n)) throw new ConfigError(name, `expected a comma list of ${allowed.join(', ')}, got '${n}'`);
+    if (!(allowed as readonly string[]).includes(n))
+      throw new ConfigError(name, `expected a comma list of ${allowed.join(', ')}, got '${n}'`);
   }
   return [...new Set(names as T[])];
 }
@@ -416,7 +421,12 @@ export function readTelemetryConfig(env: Env): TelemetryConfig {
   const endpoint = readHttpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? readHttpUrl(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
   const exporters = exporterNames.filter((e): e is TraceExporterName => e !== 'none');
   const explicitlyOff = exporterNames.length > 0 && exporters.length === 0;
-  const protocol = readEnum(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', OTLP_PROTOCOLS, readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'));
+  const protocol = readEnum(
+    env,
+    'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    OTLP_PROTOCOLS,
+    readEnum(env, 'OTEL_EXPORTER_OTLP_PROTOCOL', OTLP_PROTOCOLS, 'http/protobuf'),
+  );
   readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 1);
   readOptionalInt(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 1);
   const batchProcessor: TelemetryConfig['batchProcessor'] = {};
@@ -454,7 +464,8 @@ function parseJsonObject(name: string, value: string, example: string): Record<s
   } catch {
     throw new ConfigError(name, `expected JSON like ${example}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(name, `expected a JSON object like ${example}`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(name, `expected a JSON object like ${example}`);
   return parsed as Record<string, unknown>;
 }
 

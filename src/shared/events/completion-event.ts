@@ -51,7 +51,19 @@ export interface BatchCompletedData {
 }
 
 /** Attributes an override may not replace. */
-const RESERVED = new Set(['specversion', 'id', 'source', 'type', 'subject', 'time', 'datacontenttype', 'dataschema', 'data', 'traceparent', 'tracestate']);
+const RESERVED = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'data',
+  'traceparent',
+  'tracestate',
+]);
 
 /** The event's data for a batch that ended, closed or halted. */
 export function completionData(ending: BatchEnding): BatchCompletedData {
@@ -125,7 +137,11 @@ function haltedData(view: BatchView, summary: BatchSummary): BatchCompletedData 
  * Builds the event. `id` is the batch id, so a receiver deduplicates a re-delivery on
  * `source` + `id`; the trace context of `ctx` (the closing span) rides as `traceparent`.
  */
-export function buildCompletionEvent(ending: BatchEnding, overrides: Record<string, string> = {}, ctx: Context = context.active()): CloudEvent<BatchCompletedData> {
+export function buildCompletionEvent(
+  ending: BatchEnding,
+  overrides: Record<string, string> = {},
+  ctx: Context = context.active(),
+): CloudEvent<BatchCompletedData> {
   const extensions: Record<string, string> = {};
   for (const [name, value] of Object.entries(overrides)) if (!RESERVED.has(name)) extensions[name] = value;
   const data = completionData(ending);

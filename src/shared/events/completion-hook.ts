@@ -10,7 +10,12 @@ import type { BatchCloser } from '../batch/batch-closer.js';
 import type { Config } from '../config/config.js';
 import type { DeliveryOptions } from './event-delivery.js';
 
-export function installCompletionEvents(closer: BatchCloser, config: Pick<Config, 'kSink' | 'kCeOverrides'>, logger: Logger, options?: DeliveryOptions): void {
+export function installCompletionEvents(
+  closer: BatchCloser,
+  config: Pick<Config, 'kSink' | 'kCeOverrides'>,
+  logger: Logger,
+  options?: DeliveryOptions,
+): void {
   const sink = config.kSink;
   if (!sink) return;
   closer.onEnded(async (ending) => {

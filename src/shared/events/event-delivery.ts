@@ -54,7 +54,12 @@ export function backoffMs(attempt: number, options: Pick<Required<DeliveryOption
   return Math.round(base / 2 + (Math.random() * base) / 2);
 }
 
-async function attemptOnce(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ status?: number; error?: string }> {
+async function attemptOnce(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<{ status?: number; error?: string }> {
   try {
     const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
@@ -70,7 +75,12 @@ async function attemptOnce(url: string, headers: Record<string, string>, body: s
  * delivery's span; the event's own `traceparent` attribute (`ce-traceparent`) is left as the
  * caller set it. Never throws: the result says whether the sink accepted the event.
  */
-export function deliverBinary(url: string, event: CloudEvent<unknown>, logger: Logger, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+export function deliverBinary(
+  url: string,
+  event: CloudEvent<unknown>,
+  logger: Logger,
+  options: DeliveryOptions = {},
+): Promise<DeliveryResult> {
   const opts = { ...DEFAULTS, ...options };
   const sink = new URL(url);
   const attributes = {
@@ -101,8 +111,14 @@ export function deliverBinary(url: string, event: CloudEvent<unknown>, logger: L
       const retryable = outcome.status === undefined || isRetryableStatus(outcome.status);
       const delay = backoffMs(attempt, opts);
       const canRetry = retryable && attempt < opts.maxAttempts && Date.now() - started + delay < opts.deadlineMs;
-      span.addEvent('delivery attempt failed', { attempt, ...(outcome.status ? { status: outcome.status } : { error: outcome.error ?? '' }) });
-      logger.warn({ attempt, status: outcome.status, error: outcome.error, retry: canRetry, event_type: event.type }, 'CloudEvent delivery attempt failed');
+      span.addEvent('delivery attempt failed', {
+        attempt,
+        ...(outcome.status ? { status: outcome.status } : { error: outcome.error ?? '' }),
+      });
+      logger.warn(
+        { attempt, status: outcome.status, error: outcome.error, retry: canRetry, event_type: event.type },
+        'CloudEvent delivery attempt failed',
+      );
       if (!canRetry) break;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }

@@ -13,8 +13,7 @@ export interface ParsedChunk {
 
 type Parsed = { id: string | number; features: number[] } | { error: string; id?: string | number };
 
-const isId = (v: unknown): v is string | number =>
-  (typeof v === 'string' && v.length > 0) || (typeof v === 'number' && Number.isFinite(v));
+const isId = (v: unknown): v is string | number => (typeof v === 'string' && v.length > 0) || (typeof v === 'number' && Number.isFinite(v));
 
 function checkFeatures(features: unknown): features is number[] {
   if (!Array.isArray(features) || features.length === 0) return false;
@@ -71,7 +70,8 @@ export function parseChunk(chunk: ChunkData): ParsedChunk {
     const text = chunk.records[i] ?? '';
     if (text.trim() === '') continue; // blank lines are not records
     const parsed = chunk.format === 'csv' ? parseCsvRecord(text, header) : parseJsonlRecord(text);
-    if ('error' in parsed) errors.push(parsed.id === undefined ? { line, error: parsed.error } : { line, id: parsed.id, error: parsed.error });
+    if ('error' in parsed)
+      errors.push(parsed.id === undefined ? { line, error: parsed.error } : { line, id: parsed.id, error: parsed.error });
     else records.push({ id: parsed.id, features: parsed.features, line });
   }
   return { records, errors };

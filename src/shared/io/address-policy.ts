@@ -118,7 +118,8 @@ export async function checkDatasetAddress(url: URL, policy: AddressPolicy, resol
   if (policy.allowPrivateNetworks) return;
   const host = urlHost(url);
   if (net.isIP(host) !== 0) {
-    if (!isAddressAllowed(host, policy)) throw new DatasetRefusedError(`dataset host ${host} is a private, loopback, link-local or reserved address`);
+    if (!isAddressAllowed(host, policy))
+      throw new DatasetRefusedError(`dataset host ${host} is a private, loopback, link-local or reserved address`);
     return;
   }
   if (isRefusedName(host)) throw new DatasetRefusedError(`dataset host ${host} names this machine or a cloud metadata service`);
@@ -134,5 +135,8 @@ export async function checkDatasetAddress(url: URL, policy: AddressPolicy, resol
   }
   if (!addresses) return;
   const refused = addresses.find((a) => !isAddressAllowed(a.address, policy));
-  if (refused) throw new DatasetRefusedError(`dataset host ${host} resolves to ${refused.address}, a private, loopback, link-local or reserved address`);
+  if (refused)
+    throw new DatasetRefusedError(
+      `dataset host ${host} resolves to ${refused.address}, a private, loopback, link-local or reserved address`,
+    );
 }

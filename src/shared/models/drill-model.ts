@@ -48,7 +48,9 @@ async function readSettings(file: string): Promise<DrillSettings> {
     (s.fail === undefined || typeof s.fail === 'boolean') &&
     (s.message === undefined || typeof s.message === 'string');
   if (!valid) {
-    throw new ModelError(`drill model ${file} needs {"delayMs"?: number, "failWhenFeature"?: number, "fail"?: boolean, "message"?: string}`);
+    throw new ModelError(
+      `drill model ${file} needs {"delayMs"?: number, "failWhenFeature"?: number, "fail"?: boolean, "message"?: string}`,
+    );
   }
   return s;
 }

@@ -64,7 +64,12 @@ export function recordError(span: Span, err: unknown): void {
  * Runs `fn` inside a new active span (child of `parent`, default the active context), marks
  * the span failed if `fn` throws, and always ends it.
  */
-export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>, parent: Context = context.active()): Promise<T> {
+export function inSpan<T>(
+  name: string,
+  options: SpanOptions,
+  fn: (span: Span) => Promise<T>,
+  parent: Context = context.active(),
+): Promise<T> {
   return tracer.startActiveSpan(name, options, parent, async (span) => {
     try {
       return await fn(span);

@@ -72,6 +72,8 @@ export class FileSink implements OutputSink {
       if (isMissing(err)) return;
       throw err;
     }
-    await Promise.all(names.filter((n) => n.startsWith('.') && n.includes(TEMP_MARK)).map((n) => rm(path.join(this.dir, n), { force: true })));
+    await Promise.all(
+      names.filter((n) => n.startsWith('.') && n.includes(TEMP_MARK)).map((n) => rm(path.join(this.dir, n), { force: true })),
+    );
   }
 }

@@ -21,7 +21,10 @@ export class FetchDeadline {
   }
 
   private expire(timeoutMs: number): void {
-    const err = new DatasetError('DATASET_FETCH_TIMEOUT', `dataset was not read within ${timeoutMs / 1000} s (DATASET_FETCH_TIMEOUT_SECONDS)`);
+    const err = new DatasetError(
+      'DATASET_FETCH_TIMEOUT',
+      `dataset was not read within ${timeoutMs / 1000} s (DATASET_FETCH_TIMEOUT_SECONDS)`,
+    );
     // Destroy the reader's stream first, so the reader sees this error rather than the
     // abort that the signal below causes in the source.
     this.guarded?.destroy(err);

@@ -42,7 +42,8 @@ function validatorOf(res: http.IncomingMessage): Validator | undefined {
   // A weak ETag promises equivalent content, not identical bytes: useless for ranges.
   if (etag && !etag.startsWith('W/')) return { ifRange: etag, version: `etag:${etag}` };
   const lastModified = res.headers['last-modified'];
-  if (lastModified) return { ifRange: lastModified, version: `last-modified:${lastModified}:length:${res.headers['content-length'] ?? '?'}` };
+  if (lastModified)
+    return { ifRange: lastModified, version: `last-modified:${lastModified}:length:${res.headers['content-length'] ?? '?'}` };
   return undefined;
 }
 
@@ -50,7 +51,10 @@ const where = (url: URL): string => `${url.origin}${url.pathname}`;
 
 function statusError(status: number, url: URL, res: http.IncomingMessage): DatasetError {
   const retryable = RETRYABLE_STATUS.has(status);
-  const err = new DatasetError(retryable ? 'DATASET_RETRYABLE_STATUS' : 'DATASET_HTTP_ERROR', `dataset server answered ${status} for ${where(url)}`);
+  const err = new DatasetError(
+    retryable ? 'DATASET_RETRYABLE_STATUS' : 'DATASET_HTTP_ERROR',
+    `dataset server answered ${status} for ${where(url)}`,
+  );
   const after = Number(res.headers['retry-after']);
   if (retryable && Number.isFinite(after) && after >= 0) (err as DatasetError & { retryAfterMs?: number }).retryAfterMs = after * 1000;
   return err;
@@ -64,7 +68,9 @@ function asDatasetError(err: unknown, url: URL, received: number): DatasetError 
   if (err instanceof DatasetError) return err;
   if (isBatchinferError(err)) throw err;
   const message = err instanceof Error ? err.message : String(err);
-  return new DatasetError('DATASET_INTERRUPTED', `dataset stream from ${url.host} broke after ${received} bytes: ${message}`, { cause: err });
+  return new DatasetError('DATASET_INTERRUPTED', `dataset stream from ${url.host} broke after ${received} bytes: ${message}`, {
+    cause: err,
+  });
 }
 
 /** Reports a retryable status under the code users know, once retries are spent. */
@@ -161,7 +167,10 @@ export async function openResumable(start: URL, options: OpenOptions, fetch: Htt
           // that ignores ranges. Only the same version may be skipped into.
           if (validatorOf(res)?.version !== v.version) {
             res.destroy();
-            throw new DatasetError('DATASET_CHANGED', `dataset at ${where(url)} changed while it was being read; not stitching two versions together`);
+            throw new DatasetError(
+              'DATASET_CHANGED',
+              `dataset at ${where(url)} changed while it was being read; not stitching two versions together`,
+            );
           }
           watchIdle(res, url, options.idleTimeoutMs);
           return skipBytes(res, offset);
@@ -190,9 +199,13 @@ export async function openResumable(start: URL, options: OpenOptions, fetch: Htt
         const failure = asDatasetError(err, url, received);
         if (options.signal.aborted || !RETRYABLE_CODES.has(failure.code)) throw failure;
         if (!validator) {
-          throw new DatasetError(failure.code, `${failure.message}; cannot resume: the server gives no ETag or Last-Modified to prove the file unchanged`, {
-            cause: err,
-          });
+          throw new DatasetError(
+            failure.code,
+            `${failure.message}; cannot resume: the server gives no ETag or Last-Modified to prove the file unchanged`,
+            {
+              cause: err,
+            },
+          );
         }
         if (received > before) budget.reset();
         await budget.next(failure);

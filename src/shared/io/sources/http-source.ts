@@ -14,7 +14,9 @@ const MAX_REDIRECTS = 5;
  * console warning, so plain IPs keep the common case (one test or storage host) quiet.
  */
 function agentAllowList(allowedCidrs: readonly string[] = []): string[] {
-  return allowedCidrs.map((entry) => entry.replace(/^([\d.]+)\/32$|^([0-9a-f:.]+)\/128$/i, (_m, v4?: string, v6?: string) => v4 ?? v6 ?? entry));
+  return allowedCidrs.map((entry) =>
+    entry.replace(/^([\d.]+)\/32$|^([0-9a-f:.]+)\/128$/i, (_m, v4?: string, v6?: string) => v4 ?? v6 ?? entry),
+  );
 }
 
 /**
