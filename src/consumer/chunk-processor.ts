@@ -18,14 +18,13 @@ import type { CostRates } from '../shared/batch/cost.js';
 import { BatchinferError, OutputRefusedError } from '../shared/errors.js';
 import { NO_OBSERVATION, observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../shared/observability/histogram-buckets.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
-import { parseModelRef } from '../shared/models/model-ref.js';
+import { loadModel, parseModelRef } from '../shared/models/registry.js';
 import { errorsName, isReallyWithinRoot, openBatchSink, partName } from '../shared/io/sinks/open-sink.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { ATTR, attrs, inSpan, inSpanSync, MESSAGING, recordError, tracer } from '../shared/observability/tracing.js';
 import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
 import type { AttemptClock } from './attempt-clock.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
-import { loadModel } from '../shared/models/load-model.js';
 import { predictionLines } from './prediction-lines.js';
 import { parseChunk } from '../shared/formats/record-parser.js';
 import type { ResourceMeter, Tally } from './resource-meter.js';
@@ -315,7 +314,7 @@ export class ChunkProcessor {
   private async run(chunk: ChunkData, log: Logger, attempt: Attempt, signal?: AbortSignal): Promise<void> {
     // First: a chunk that may not write where it asks to is refused before any work.
     const sink = this.sinkFor(chunk);
-    const ref = parseModelRef(chunk.model, this.options.modelRoot);
+    const ref = parseModelRef(chunk.model, { modelRoot: this.options.modelRoot });
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(ref));
     signal?.throwIfAborted();
 

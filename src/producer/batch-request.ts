@@ -4,7 +4,7 @@
  */
 import type { Config } from '../shared/config/config.js';
 import { ValidationError } from '../shared/errors.js';
-import { parseModelRef } from '../shared/models/model-ref.js';
+import { modelContext, parseModelRef } from '../shared/models/registry.js';
 import { isReallyWithinRoot, isWithinRoot, normaliseOutputUrl } from '../shared/io/sinks/open-sink.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
 import { checkDatasetScheme } from '../shared/io/sources/open-dataset.js';
@@ -59,7 +59,7 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
     model = input.model;
   }
   try {
-    parseModelRef(model, config.modelRoot);
+    parseModelRef(model, modelContext(config));
   } catch (err) {
     throw new ValidationError('model', (err as Error).message);
   }

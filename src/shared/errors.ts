@@ -99,10 +99,23 @@ export class DatasetRefusedError extends ValidationError {
   }
 }
 
-/** A model reference could not be resolved or loaded. */
+/** Codes of {@link ModelError}: what users can do about a model that does not work differs. */
+export type ModelErrorCode =
+  /** The reference names no model that exists (unknown kind, missing file or object). */
+  | 'MODEL_NOT_FOUND'
+  /** The model exists but cannot be used (malformed reference, corrupt file, digest mismatch). */
+  | 'MODEL_INVALID'
+  /** The model does not take the records' shape (feature count, input names). */
+  | 'MODEL_INPUT_MISMATCH';
+
+/**
+ * A model reference could not be resolved or loaded. It concerns the whole batch: at submit
+ * it is a 400 naming `model`; in a consumer it fails the batch fast with its code.
+ */
 export class ModelError extends BatchinferError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('MODEL_INVALID', message, 400, options);
+  declare readonly code: ModelErrorCode;
+  constructor(message: string, options?: ErrorOptions & { code?: ModelErrorCode }) {
+    super(options?.code ?? 'MODEL_INVALID', message, 400, options);
   }
 }
 

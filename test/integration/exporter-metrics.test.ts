@@ -174,7 +174,7 @@ describe('batchinfer exporter', () => {
     expect(sampleValue(text, 'batchinfer_records_total', { outcome: 'failed', team: 'fraud', model: 'linear:missing.json' })).toBe(
       bad.records,
     );
-    expect(sampleValue(text, 'batchinfer_chunk_failures_total', { reason: 'model_invalid' })).toBe(3);
+    expect(sampleValue(text, 'batchinfer_chunk_failures_total', { reason: 'model_not_found' })).toBe(3);
     expect(sampleValue(text, 'batchinfer_queue_jobs', { state: 'failed' })).toBe(3);
     expect(sampleValue(text, 'batchinfer_batches', { status: 'running' })).toBe(0);
     expect(sampleValue(text, 'batchinfer_batches', { status: 'completed' })).toBe(1);

@@ -2,12 +2,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadLinearModel } from '../../src/shared/models/linear-model.js';
-import { DrillFault } from '../../src/shared/models/drill-model.js';
-import { loadModel } from '../../src/shared/models/load-model.js';
-import { sumModel } from '../../src/shared/models/sum-model.js';
+import { loadLinearModel } from '../../src/shared/models/kinds/linear.js';
+import { DrillFault } from '../../src/shared/models/kinds/drill.js';
+import { sumModel } from '../../src/shared/models/kinds/sum.js';
 import { ModelError } from '../../src/shared/errors.js';
-import { parseModelRef } from '../../src/shared/models/model-ref.js';
+import { loadModel, parseModelRef } from '../../src/shared/models/registry.js';
 
 describe('models', () => {
   it('sum predicts the sum of the features (the reference lab)', () => {
@@ -22,7 +21,7 @@ describe('models', () => {
   it('linear applies weights and bias from its JSON file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-model-'));
     await writeFile(path.join(dir, 'w.json'), JSON.stringify({ weights: [2, -1], bias: 0.5 }));
-    const model = await loadModel(parseModelRef('linear:w.json', dir));
+    const model = await loadModel(parseModelRef('linear:w.json', { modelRoot: dir }));
     expect(model.inputSize).toBe(2);
     expect(
       await model.predict([
@@ -36,14 +35,16 @@ describe('models', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-model-'));
     await writeFile(path.join(dir, 'bad.json'), JSON.stringify({ weights: ['a'] }));
     await expect(loadLinearModel(path.join(dir, 'bad.json'))).rejects.toBeInstanceOf(ModelError);
-    await expect(loadLinearModel(path.join(dir, 'missing.json'))).rejects.toBeInstanceOf(ModelError);
+    await expect(loadLinearModel(path.join(dir, 'missing.json'))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await writeFile(path.join(dir, 'garbage.json'), 'not json');
+    await expect(loadLinearModel(path.join(dir, 'garbage.json'))).rejects.toMatchObject({ code: 'MODEL_INVALID' });
   });
 
   it('sleep waits its delay per chunk, predicts like sum, and stops when aborted', async () => {
-    const model = await loadModel(parseModelRef('sleep:30', '/models'));
+    const model = await loadModel(parseModelRef('sleep:30', { modelRoot: '/models' }));
     expect(await model.predict([[1, 2], [3]])).toEqual([3, 3]);
     const abort = new AbortController();
-    const slow = (await loadModel(parseModelRef('sleep:60000', '/models'))).predict([[1]], { signal: abort.signal });
+    const slow = (await loadModel(parseModelRef('sleep:60000', { modelRoot: '/models' }))).predict([[1]], { signal: abort.signal });
     abort.abort(new Error('draining'));
     await expect(slow).rejects.toMatchObject({ name: 'AbortError' });
   });
@@ -52,7 +53,7 @@ describe('models', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-model-'));
     const file = path.join(dir, 'drill.json');
     await writeFile(file, JSON.stringify({ failWhenFeature: 999, message: 'boom' }));
-    const model = await loadModel(parseModelRef('drill:drill.json', dir));
+    const model = await loadModel(parseModelRef('drill:drill.json', { modelRoot: dir }));
     expect(
       await model.predict([
         [1, 2],
@@ -77,10 +78,15 @@ describe('models', () => {
   });
 
   it('parses references and keeps model files inside the model root', () => {
-    expect(parseModelRef('sum', '/models')).toEqual({ kind: 'sum', ref: 'sum' });
-    expect(parseModelRef('linear:a/b.json', '/models').file).toBe('/models/a/b.json');
-    expect(parseModelRef('sleep:250', '/models')).toEqual({ kind: 'sleep', sleepMs: 250, ref: 'sleep:250' });
-    expect(parseModelRef('drill:d.json', '/models')).toEqual({ kind: 'drill', file: '/models/d.json', ref: 'drill:d.json' });
+    const spec = (ref: string) => {
+      const { kind, cacheKey } = parseModelRef(ref, { modelRoot: '/models' });
+      return { kind, cacheKey };
+    };
+    expect(spec('sum')).toEqual({ kind: 'sum', cacheKey: 'sum' });
+    expect(spec('linear:a/b.json')).toEqual({ kind: 'linear', cacheKey: 'linear:/models/a/b.json' });
+    expect(spec('sleep:250')).toEqual({ kind: 'sleep', cacheKey: 'sleep:250' });
+    expect(spec('drill:d.json')).toEqual({ kind: 'drill', cacheKey: 'drill:/models/d.json' });
+    expect(parseModelRef('linear:a/b.json', { modelRoot: '/models' }).ref).toBe('linear:a/b.json');
     for (const bad of [
       'nope',
       'sum:x',
@@ -94,7 +100,7 @@ describe('models', () => {
       'drill',
       'drill:../x.json',
     ]) {
-      expect(() => parseModelRef(bad, '/models'), bad).toThrow(ModelError);
+      expect(() => parseModelRef(bad, { modelRoot: '/models' }), bad).toThrow(ModelError);
     }
   });
 });

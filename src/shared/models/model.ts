@@ -1,3 +1,10 @@
+/**
+ * The model seam. A **model kind** (`sum`, `linear`, `onnx`, ...) is one plug-in module in
+ * `kinds/`, registered by one line in `registry.ts`: it parses and validates its reference
+ * (cheap, no I/O: the producer does it at submit) into a {@link ModelSpec}, whose `load`
+ * (in the consumer, once per process) builds the {@link Model}. Heavy runtimes are imported
+ * inside `load`, so a process that never loads such a model never pays for them.
+ */
 import type { Prediction } from '../types.js';
 
 /** Per-call options of {@link Model.predict}. */
@@ -10,12 +17,42 @@ export interface PredictOptions {
 }
 
 /**
- * A model scores a whole chunk at once (batch-shaped, so that vectorised runtimes such
- * as ONNX fit the same seam).
+ * A loaded model. It scores a whole batch of records at once (batch-shaped, so that
+ * vectorised runtimes such as ONNX fit the same seam).
  */
 export interface Model {
   readonly name: string;
   /** Number of features every record must have, when the model fixes it. */
   readonly inputSize?: number;
   predict(features: readonly (readonly number[])[], options?: PredictOptions): Prediction[] | Promise<Prediction[]>;
+}
+
+/** What a model kind needs from the process's configuration to find and load models. */
+export interface ModelContext {
+  /** `MODEL_ROOT`: the only folder model files may be loaded from (absolute). */
+  modelRoot: string;
+}
+
+/** A parsed, validated model reference, ready to load. */
+export interface ModelSpec {
+  /** The kind's name (`sum`, `linear`, ...). */
+  readonly kind: string;
+  /** The reference as written (`linear:w.json`): the `model` cost label and span attribute. */
+  readonly ref: string;
+  /** Identity for the per-process cache: two specs with one key are one loaded model. */
+  readonly cacheKey: string;
+  /** Builds the model (reads files, imports runtimes). Called once per process per key. */
+  load(): Promise<Model>;
+}
+
+/** One model kind: `<name>` or `<name>:<argument>`. */
+export interface ModelKind {
+  readonly name: string;
+  /** How to write a reference of this kind, for error messages and docs (`linear:<file in MODEL_ROOT>`). */
+  readonly usage: string;
+  /**
+   * Validates `argument` (what follows `<name>:`, undefined when there is no colon) without
+   * I/O; throws a `ModelError` naming what is wrong.
+   */
+  parse(argument: string | undefined, ref: string, context: ModelContext): ModelSpec;
 }

@@ -9,11 +9,11 @@
  * (e.g. fail chunks, then heal the model and retry them). A thrown fault is an ordinary,
  * retryable error, like a model server's outage.
  */
-import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ModelError } from '../errors.js';
-import type { Model } from './model.js';
-import { sumModel } from './sum-model.js';
+import { ModelError } from '../../errors.js';
+import type { Model, ModelKind } from '../model.js';
+import { readModelJson, resolveModelFile } from '../model-file.js';
+import { sumModel } from './sum.js';
 
 export interface DrillSettings {
   /** Time each chunk takes. @defaultValue 0 */
@@ -32,12 +32,7 @@ export class DrillFault extends Error {
 }
 
 async function readSettings(file: string): Promise<DrillSettings> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new ModelError(`cannot read drill model ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const parsed = await readModelJson('drill', file);
   const s = (parsed ?? {}) as Record<string, unknown>;
   const optionalNumber = (v: unknown): boolean => v === undefined || (typeof v === 'number' && Number.isFinite(v));
   const valid =
@@ -68,3 +63,12 @@ export async function loadDrillModel(file: string): Promise<Model> {
     },
   };
 }
+
+export const drillKind: ModelKind = {
+  name: 'drill',
+  usage: 'drill:<file in MODEL_ROOT>',
+  parse(argument, ref, context) {
+    const file = resolveModelFile('drill', argument, context.modelRoot);
+    return { kind: 'drill', ref, cacheKey: `drill:${file}`, load: () => loadDrillModel(file) };
+  },
+};

@@ -1,6 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { ModelError } from '../errors.js';
-import type { Model } from './model.js';
+/** `linear:<file>`: a linear regressor whose weights and bias are a JSON file under `MODEL_ROOT`. */
+import { ModelError } from '../../errors.js';
+import type { Model, ModelKind } from '../model.js';
+import { readModelJson, resolveModelFile } from '../model-file.js';
 
 /** A linear regressor: prediction = weights · features + bias, from `{"weights": [...], "bias": b}`. */
 export function createLinearModel(weights: readonly number[], bias: number): Model {
@@ -18,12 +19,7 @@ export function createLinearModel(weights: readonly number[], bias: number): Mod
 }
 
 export async function loadLinearModel(file: string): Promise<Model> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new ModelError(`cannot read linear model ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const parsed = await readModelJson('linear', file);
   const { weights, bias = 0 } = (parsed ?? {}) as { weights?: unknown; bias?: unknown };
   const isFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   if (!Array.isArray(weights) || weights.length === 0 || !weights.every(isFinite) || !isFinite(bias)) {
@@ -31,3 +27,12 @@ export async function loadLinearModel(file: string): Promise<Model> {
   }
   return createLinearModel(weights, bias);
 }
+
+export const linearKind: ModelKind = {
+  name: 'linear',
+  usage: 'linear:<file in MODEL_ROOT>',
+  parse(argument, ref, context) {
+    const file = resolveModelFile('linear', argument, context.modelRoot);
+    return { kind: 'linear', ref, cacheKey: `linear:${file}`, load: () => loadLinearModel(file) };
+  },
+};

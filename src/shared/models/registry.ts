@@ -1,0 +1,45 @@
+/**
+ * The model kinds, one line each, and the two things done with a reference: parse it (the
+ * producer at submit, the consumer per chunk) and load it (the consumer, once per process).
+ * Nothing else in the code knows which kinds exist.
+ */
+import type { Config } from '../config/config.js';
+import { ModelError } from '../errors.js';
+import { drillKind } from './kinds/drill.js';
+import { linearKind } from './kinds/linear.js';
+import { sleepKind } from './kinds/sleep.js';
+import { sumKind } from './kinds/sum.js';
+import type { Model, ModelContext, ModelKind, ModelSpec } from './model.js';
+
+/** Every model kind. `sleep` and `drill` are test kinds (slow and faulty models for drills). */
+export const MODEL_KINDS: readonly ModelKind[] = [sumKind, linearKind, sleepKind, drillKind];
+
+const byName = new Map(MODEL_KINDS.map((kind) => [kind.name, kind]));
+
+/** Parses `<kind>` or `<kind>:<argument>`; throws {@link ModelError} for an unknown kind or a bad argument. */
+export function parseModelRef(ref: string, context: ModelContext): ModelSpec {
+  const sep = ref.indexOf(':');
+  const name = sep === -1 ? ref : ref.slice(0, sep);
+  const kind = byName.get(name);
+  if (!kind) throw new ModelError(`unknown model '${name}' (known: ${MODEL_KINDS.map((k) => k.usage).join(', ')})`);
+  return kind.parse(sep === -1 ? undefined : ref.slice(sep + 1), ref, context);
+}
+
+const loaded = new Map<string, Promise<Model>>();
+
+/** Loads a model once per process; later chunks of any batch reuse it. */
+export function loadModel(spec: ModelSpec): Promise<Model> {
+  let model = loaded.get(spec.cacheKey);
+  if (!model) {
+    model = spec.load();
+    // A failed load is not cached: the file may appear (a volume mounted late).
+    model.catch(() => loaded.delete(spec.cacheKey));
+    loaded.set(spec.cacheKey, model);
+  }
+  return model;
+}
+
+/** The model context of a process, from its configuration. */
+export function modelContext(config: Pick<Config, 'modelRoot'>): ModelContext {
+  return { modelRoot: config.modelRoot };
+}
