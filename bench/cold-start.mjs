@@ -45,7 +45,7 @@ const config = { ...loadConfig({ DATASET_ALLOWED_SCHEMES: 'file' }), redisUrl: r
 const logger = createLogger({ service: 'bench', level: 'silent' });
 const store = new BatchStore(conn, prefix, 3600);
 const queue = createChunkQueue(conn, { prefix, attempts: 1 });
-const service = new BatchService({ queue, store, closer: new BatchCloser(store, logger), config, logger });
+const service = new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl), config, logger });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ready = [];

@@ -25,7 +25,8 @@ import type { Config } from '../shared/config/config.js';
 import { createLogger, prettyFormatter } from '../shared/observability/logger.js';
 import type { LineFormatter } from '../shared/observability/logger.js';
 import { createRedis, redisEndpoint, waitForRedis } from '../shared/redis.js';
-import { MANIFEST_NAME, normaliseOutputUrl, openBatchSink } from '../shared/io/sinks/open-sink.js';
+import { MANIFEST_NAME } from '../shared/io/sinks/output-layout.js';
+import { normaliseOutputUrl, openBatchSink } from '../shared/io/sinks/registry.js';
 import { startTelemetry } from '../shared/observability/telemetry.js';
 import { ATTR, tracer } from '../shared/observability/tracing.js';
 import { TERMINAL_STATUSES } from '../shared/types.js';
@@ -239,7 +240,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     );
     const store = new BatchStore(redis, prefix, config.batchTtlSeconds);
     const queue = createChunkQueue(redis, { prefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
-    const closer = new BatchCloser(store, logger);
+    const closer = new BatchCloser(store, logger, outputUrl);
     installCompletionEvents(closer, runConfig, logger);
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
@@ -274,7 +275,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     progress.finish();
     await queue.close();
 
-    const sink = openBatchSink(outputUrl, id);
+    const sink = openBatchSink(outputUrl, id, outputUrl);
     const manifestText = await sink.read(MANIFEST_NAME);
     const manifest = manifestText ? (JSON.parse(manifestText) as Manifest) : undefined;
     const wallSeconds = (Date.now() - started) / 1000;

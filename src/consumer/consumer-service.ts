@@ -16,10 +16,14 @@ import { startHealthServer } from '../shared/http/health-server.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { ATTR, inSpan } from '../shared/observability/tracing.js';
+import { modelContext } from '../shared/models/registry.js';
+import { AttemptAccounting } from './attempt-accounting.js';
 import { AttemptClock } from './attempt-clock.js';
+import { BatchSinks } from './batch-sinks.js';
 import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
 import type { ChunkOutcome } from './chunk-processor.js';
 import { ConsumerHeartbeat } from './consumer-heartbeat.js';
+import { RecordPipeline } from './record-pipeline.js';
 import { STALLED } from './failure-reason.js';
 import { ResourceMeter } from './resource-meter.js';
 
@@ -40,19 +44,22 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const storeRedis = createRedis(redisEndpoint(config), 'worker');
   const workerRedis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
-  const closer = new BatchCloser(store, logger);
+  const closer = new BatchCloser(store, logger, config.outputUrl);
   installCompletionEvents(closer, config, logger);
   const processor = new ChunkProcessor({
     store,
-    closer,
     logger,
-    modelRoot: config.modelRoot,
-    outputRoot: config.outputUrl,
-    rates: config,
-    concurrency: config.consumerConcurrency,
-    recordSampleRatio: config.telemetry.recordSampleRatio,
-    meter: new ResourceMeter(),
-    clock: new AttemptClock(storeRedis),
+    models: modelContext(config),
+    sinks: new BatchSinks(config.outputUrl),
+    pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio }),
+    accounting: new AttemptAccounting({
+      store,
+      closer,
+      rates: config,
+      concurrency: config.consumerConcurrency,
+      meter: new ResourceMeter(),
+      clock: new AttemptClock(storeRedis),
+    }),
   });
   const heartbeat = new ConsumerHeartbeat(storeRedis, config.queuePrefix, logger);
 

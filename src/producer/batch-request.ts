@@ -3,13 +3,28 @@
  * a {@link BatchRequest}. Every refusal is a {@link ValidationError} naming the field.
  */
 import type { Config } from '../shared/config/config.js';
+import { hasControlCharacter } from '../shared/control-chars.js';
 import { ValidationError } from '../shared/errors.js';
 import { modelContext, parseModelRef } from '../shared/models/registry.js';
-import { isReallyWithinRoot, isWithinRoot, normaliseOutputUrl } from '../shared/io/sinks/open-sink.js';
+import { normaliseOutputUrl, outputWithin } from '../shared/io/sinks/registry.js';
+import type { RecordSchema } from '../shared/formats/record-format.js';
+import { FORMAT_NAMES, inferFormat, isFormatName } from '../shared/formats/registry.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
 import { checkDatasetScheme } from '../shared/io/sources/open-dataset.js';
 
-const KNOWN_FIELDS = new Set(['datasetUrl', 'format', 'model', 'chunkSize', 'outputUrl', 'labels', 'idempotencyKey', 'schedule']);
+const KNOWN_FIELDS = new Set([
+  'datasetUrl',
+  'format',
+  'model',
+  'features',
+  'idField',
+  'keep',
+  'chunkSize',
+  'outputUrl',
+  'labels',
+  'idempotencyKey',
+  'schedule',
+]);
 /** A schedule name: a Kubernetes object name (PingSource, CronJob) or similar. */
 const SCHEDULE_NAME = /^[\w.-]{1,253}$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
@@ -19,8 +34,38 @@ export interface RequestPolicy {
   config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'>;
 }
 
-function inferFormat(url: URL): DatasetFormat {
-  return /\.csv(\.gz)?$/i.test(url.pathname) ? 'csv' : 'jsonl';
+/** Field names users pick: any text but control characters, of a sane length. */
+const isFieldName = (name: unknown): name is string =>
+  typeof name === 'string' && name.length > 0 && name.length <= 256 && !hasControlCharacter(name);
+const MAX_FEATURES = 10_000;
+const MAX_KEEP = 64;
+
+function fieldNames(input: Record<string, unknown>, field: 'features' | 'keep', max: number): string[] | undefined {
+  const value = input[field];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || value.length > max) {
+    throw new ValidationError(field, `${field} must be a list of 1 to ${max} field names`);
+  }
+  for (const name of value) {
+    if (!isFieldName(name)) throw new ValidationError(field, `${field} holds an invalid field name`);
+  }
+  if (new Set(value).size !== value.length) throw new ValidationError(field, `${field} names a field twice`);
+  return value as string[];
+}
+
+/** `features`, `idField` and `keep`: which fields are what; undefined for the reference format. */
+function parseSchema(input: Record<string, unknown>): Partial<RecordSchema> | undefined {
+  const schema: { -readonly [K in keyof RecordSchema]?: RecordSchema[K] } = {};
+  const features = fieldNames(input, 'features', MAX_FEATURES);
+  if (features) schema.features = features;
+  if (input.idField !== undefined) {
+    if (!isFieldName(input.idField)) throw new ValidationError('idField', 'idField must be a field name');
+    if (features?.includes(input.idField)) throw new ValidationError('idField', 'idField cannot also be a feature');
+    schema.idField = input.idField;
+  }
+  const keep = fieldNames(input, 'keep', MAX_KEEP);
+  if (keep) schema.keep = keep;
+  return Object.keys(schema).length > 0 ? schema : undefined;
 }
 
 export function parseBatchRequest(body: unknown, { config }: RequestPolicy): BatchRequest {
@@ -45,11 +90,12 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
   // Throws DatasetRefusedError, a ValidationError naming datasetUrl.
   checkDatasetScheme(url, config.datasetAllowedSchemes);
 
-  let format = inferFormat(url);
+  let format: DatasetFormat = inferFormat(url.pathname);
   if (input.format !== undefined) {
-    if (input.format !== 'jsonl' && input.format !== 'csv') throw new ValidationError('format', 'format must be "jsonl" or "csv"');
+    if (!isFormatName(input.format)) throw new ValidationError('format', `format must be one of ${FORMAT_NAMES.join(', ')}`);
     format = input.format;
   }
+  const schema = parseSchema(input);
 
   let model = config.model;
   if (input.model !== undefined) {
@@ -82,11 +128,9 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
     } catch (err) {
       throw new ValidationError('outputUrl', (err as Error).message);
     }
-    if (!isWithinRoot(outputUrl, config.outputUrl)) {
+    // By path and, for folders, with symbolic links followed.
+    if (!outputWithin(config.outputUrl, outputUrl)) {
       throw new ValidationError('outputUrl', 'outputUrl must be inside the configured OUTPUT_URL');
-    }
-    if (!isReallyWithinRoot(outputUrl, config.outputUrl)) {
-      throw new ValidationError('outputUrl', 'outputUrl leads out of the configured OUTPUT_URL through a symbolic link');
     }
   }
 
@@ -110,6 +154,7 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
   }
 
   const request: BatchRequest = { datasetUrl: url.toString(), format, model, chunkSize, outputUrl, labels };
+  if (schema) request.schema = schema;
   if (input.idempotencyKey !== undefined) {
     if (typeof input.idempotencyKey !== 'string' || !/^[\w.:-]{1,200}$/.test(input.idempotencyKey)) {
       throw new ValidationError('idempotencyKey', 'idempotencyKey must be 1-200 characters of letters, digits, _ . : -');

@@ -2,6 +2,7 @@
  * Groups raw records into chunks of `chunkSize` records (fewer when a chunk would exceed
  * `maxChunkChars`, so one job's payload stays bounded whatever the line lengths).
  */
+import type { RecordSchema } from '../shared/formats/record-format.js';
 import type { ChunkData, DatasetFormat } from '../shared/types.js';
 import type { RawRecord } from '../shared/formats/record-splitter.js';
 
@@ -11,6 +12,7 @@ export interface ChunkerOptions {
   maxChunkChars: number;
   format: DatasetFormat;
   header?: string[];
+  schema?: Partial<RecordSchema> | undefined;
   model: string;
   outputUrl: string;
 }
@@ -67,6 +69,7 @@ export class Chunker {
     if (!consecutive) chunk.lines = this.lines;
     if (this.rejected.length > 0) chunk.rejected = this.rejected;
     if (this.options.header) chunk.header = this.options.header;
+    if (this.options.schema) chunk.schema = this.options.schema;
     this.records = [];
     this.lines = [];
     this.rejected = [];

@@ -11,7 +11,8 @@ import { buildChunkEvent } from '../shared/events/chunk-event.js';
 import type { ChunkQueue } from '../shared/events/chunk-queue.js';
 import { chunkJobId } from '../shared/events/chunk-queue.js';
 import type { Config } from '../shared/config/config.js';
-import { parseCsvRow } from '../shared/formats/csv-row.js';
+import { DEFAULT_SCHEMA } from '../shared/formats/record-format.js';
+import { formatNamed } from '../shared/formats/registry.js';
 import { DatasetError } from '../shared/errors.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { ATTR, inSpan, MESSAGING } from '../shared/observability/tracing.js';
@@ -104,15 +105,6 @@ class ChunkPublisher {
   }
 }
 
-/** Reads the CSV header (the first non-blank row) from the front of the record stream. */
-function takeCsvHeader(text: string): string[] {
-  const header = parseCsvRow(text)?.map((h) => h.trim());
-  if (!header || header.length < 2 || !header.includes('id')) {
-    throw new DatasetError('DATASET_BAD_HEADER', 'CSV header must name an "id" column and at least one feature column');
-  }
-  return header;
-}
-
 const tooManyRecords = (limit: number): DatasetError =>
   new DatasetError('DATASET_TOO_MANY_RECORDS', `dataset has more than ${limit} records (MAX_RECORDS_PER_BATCH)`);
 
@@ -170,17 +162,21 @@ async function readAndPublish(
       maxChunkChars: MAX_CHUNK_CHARS,
       format: request.format,
       header,
+      schema: request.schema,
       model: request.model,
       outputUrl: request.outputUrl,
     });
-  if (request.format === 'jsonl') chunker = newChunker();
+  const format = formatNamed(request.format);
+  const schema = { ...DEFAULT_SCHEMA, ...request.schema };
+  // A format with a header (CSV) starts its chunker once the header is read and checked.
+  if (!format.parseHeader) chunker = newChunker();
 
   for await (const batch of splitRecords(bytes, { format: request.format, maxRecordChars: config.maxLineBytes })) {
     for (const record of batch) {
       if (!chunker) {
         if (record.text.trim() === '' && !record.rejected) continue;
-        if (record.rejected) throw new DatasetError('DATASET_BAD_HEADER', 'CSV header line is too long');
-        chunker = newChunker(takeCsvHeader(record.text));
+        if (record.rejected) throw new DatasetError('DATASET_BAD_HEADER', 'header line is too long');
+        chunker = newChunker(format.parseHeader?.(record.text, schema));
         continue;
       }
       const full = chunker.add(record);
@@ -188,7 +184,7 @@ async function readAndPublish(
       if (full) await publisher.add(full, chunker.flushedRecords);
     }
   }
-  if (!chunker) throw new DatasetError('DATASET_EMPTY', 'CSV dataset has no header');
+  if (!chunker) throw new DatasetError('DATASET_EMPTY', `${format.name} dataset has no header`);
   const last = chunker.flush();
   if (last) await publisher.add(last, chunker.flushedRecords);
   await publisher.flush();

@@ -29,7 +29,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   const redis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
-  const closer = new BatchCloser(store, logger);
+  const closer = new BatchCloser(store, logger, config.outputUrl);
   installCompletionEvents(closer, config, logger);
   const leases = new IngestLeases(redis, config.queuePrefix, {
     leaseMs: config.ingestLeaseMs,

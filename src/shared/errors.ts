@@ -119,10 +119,13 @@ export class ModelError extends BatchinferError {
   }
 }
 
-/** An output location could not be used. */
+/**
+ * An output location could not be used: `OUTPUT_INVALID` (not a location we can write to at
+ * all), `OUTPUT_NOT_WRITABLE` (it exists, or would, but writing there fails).
+ */
 export class OutputError extends BatchinferError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('OUTPUT_INVALID', message, 400, options);
+  constructor(message: string, options?: ErrorOptions & { code?: 'OUTPUT_INVALID' | 'OUTPUT_NOT_WRITABLE' }) {
+    super(options?.code ?? 'OUTPUT_INVALID', message, 400, options);
   }
 }
 

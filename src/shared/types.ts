@@ -16,12 +16,38 @@
  *   took (the reference lab's formula). **Used CPU**: CPU seconds actually consumed.
  */
 
+import type { RecordSchema } from './formats/record-format.js';
+import type { FormatName } from './formats/registry.js';
+
 /** Lifecycle of a batch. Terminal states: completed, failed, cancelled. */
 export type BatchStatus = 'ingesting' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export const TERMINAL_STATUSES: readonly BatchStatus[] = ['completed', 'failed', 'cancelled'];
 
-export type DatasetFormat = 'jsonl' | 'csv';
+/** A registered dataset format's name (`jsonl`, `csv`): see `formats/registry.ts`. */
+export type DatasetFormat = FormatName;
+
+/** A record's id: JSONL keeps its JSON type (string or number), CSV ids are text. */
+export type RecordId = string | number;
+
+/**
+ * Why a record could not be scored (the `code` of its line in `errors-NNNNN.jsonl`). Stable:
+ * users count and filter error files by it.
+ */
+export type RecordErrorCode =
+  | 'INVALID_JSON'
+  | 'NOT_AN_OBJECT'
+  | 'MISSING_ID'
+  | 'INVALID_FEATURES'
+  | 'MISSING_FEATURE'
+  | 'NOT_A_NUMBER'
+  | 'MALFORMED_CSV'
+  | 'WRONG_COLUMN_COUNT'
+  | 'RECORD_TOO_LONG'
+  | 'FEATURE_COUNT_MISMATCH'
+  | 'NON_FINITE_PREDICTION'
+  | 'PREDICTION_FAILED'
+  | 'CHUNK_FAILED';
 
 /** Free-form labels used for cost attribution (`team`, `project`, ...). */
 export type BatchLabels = Record<string, string>;
@@ -34,6 +60,8 @@ export interface BatchRequest {
   chunkSize: number;
   outputUrl: string;
   labels: BatchLabels;
+  /** Named features, id field, kept fields; absent for the reference format's defaults. */
+  schema?: Partial<RecordSchema>;
   idempotencyKey?: string;
   /** Schedule name when the batch was started by a PingSource/CronJob. */
   schedule?: string;
@@ -61,21 +89,27 @@ export interface ChunkData {
   format: DatasetFormat;
   /** CSV header columns; absent for JSONL. */
   header?: string[];
+  /** Named features, id field and kept fields; absent for the reference format's defaults. */
+  schema?: Partial<RecordSchema>;
   model: string;
   outputUrl: string;
 }
 
 /** One record after parsing. */
 export interface ParsedRecord {
-  id: string | number;
+  id: RecordId;
   features: number[];
   line: number;
+  /** Input fields kept for the output line (`keep`), when asked for. */
+  input?: Record<string, unknown>;
 }
 
 /** One line of an `errors-NNNNN.jsonl` file. */
 export interface RecordError {
+  /** 1-based line number in the dataset file. */
   line: number;
-  id?: string | number;
+  id?: RecordId;
+  code: RecordErrorCode;
   error: string;
 }
 

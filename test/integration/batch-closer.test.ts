@@ -3,7 +3,7 @@
  * close a batch at once. Only the one whose `finish` wins runs the closed hooks, so
  * `batch.completed` is sent once per batch.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -40,7 +40,7 @@ describe('BatchCloser', () => {
     const closers = Array.from({ length: 5 }, () => {
       const conn = connect(redis.url);
       connections.push(conn);
-      return new BatchCloser(new BatchStore(conn, prefix, 3600), logger);
+      return new BatchCloser(new BatchStore(conn, prefix, 3600), logger, outputUrl);
     });
     const store = new BatchStore(connections[0] as Redis, prefix, 3600);
     const request = { datasetUrl: 'file:///d.jsonl', format: 'jsonl' as const, model: 'sum', chunkSize: 2, outputUrl, labels: {} };
@@ -64,13 +64,13 @@ describe('BatchCloser', () => {
 
   it('runs its hooks exactly once when several processes halt the same batch at once, and not for a closed batch', async () => {
     const prefix = freshPrefix('halt');
+    const outputUrl = pathToFileURL(await mkdtemp(path.join(os.tmpdir(), 'bi-halt-'))).toString();
     const closers = Array.from({ length: 5 }, () => {
       const conn = connect(redis.url);
       connections.push(conn);
-      return new BatchCloser(new BatchStore(conn, prefix, 3600), logger);
+      return new BatchCloser(new BatchStore(conn, prefix, 3600), logger, outputUrl);
     });
     const store = new BatchStore(connections.at(-1) as Redis, prefix, 3600);
-    const outputUrl = pathToFileURL(await mkdtemp(path.join(os.tmpdir(), 'bi-halt-'))).toString();
     await store.create('b2', { datasetUrl: 'file:///d.jsonl', format: 'jsonl', model: 'sum', chunkSize: 2, outputUrl, labels: {} });
     await store.recordChunk('b2', 0, result(2));
 
@@ -95,5 +95,30 @@ describe('BatchCloser', () => {
     expect(await closers[0]?.close('b3')).toBeDefined();
     expect(await closers[1]?.halt('b3', 'cancelled', 'too late')).toBe(false);
     expect(hooked.map((e) => e.kind)).toEqual(['halted', 'closed']);
+  });
+
+  it('writes the manifest only below its own OUTPUT_URL, whatever the stored batch says', async () => {
+    const prefix = freshPrefix('root');
+    const base = await mkdtemp(path.join(os.tmpdir(), 'bi-root-'));
+    const root = pathToFileURL(path.join(base, 'mine')).toString();
+    const elsewhere = pathToFileURL(path.join(base, 'theirs')).toString();
+    const conn = connect(redis.url);
+    connections.push(conn);
+    const store = new BatchStore(conn, prefix, 3600);
+    const closer = new BatchCloser(store, logger, root);
+    // Anyone who can write to Redis could store such a batch; the producer never would.
+    await store.create('b4', {
+      datasetUrl: 'file:///d.jsonl',
+      format: 'jsonl',
+      model: 'sum',
+      chunkSize: 2,
+      outputUrl: elsewhere,
+      labels: {},
+    });
+    await store.markIngested('b4', 1, 2);
+    await store.recordChunk('b4', 0, result(2));
+    await expect(closer.close('b4')).rejects.toMatchObject({ code: 'OUTPUT_REFUSED' });
+    await expect(stat(path.join(base, 'theirs', 'b4', 'manifest.json'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await store.get('b4'))?.status).toBe('running');
   });
 });

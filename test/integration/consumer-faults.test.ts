@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { partName } from '../../src/shared/io/sinks/open-sink.js';
+import { partName } from '../../src/shared/io/sinks/output-layout.js';
 import { callApi, getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { chunkIndexOf, probeChunkQueue } from '../helpers/chunk-queue.js';
 import type { QueueProbe } from '../helpers/chunk-queue.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chunkJobId } from '../../src/shared/events/chunk-queue.js';
-import { partName } from '../../src/shared/io/sinks/open-sink.js';
+import { partName } from '../../src/shared/io/sinks/output-layout.js';
 import { callApi, getBatch, submitBatch, waitForEnd } from '../helpers/batches.js';
 import { probeChunkQueue } from '../helpers/chunk-queue.js';
 import type { QueueProbe } from '../helpers/chunk-queue.js';

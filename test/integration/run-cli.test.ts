@@ -93,7 +93,7 @@ describe('batchinfer run', () => {
       { id: 'a', prediction: 3 },
       { id: 'c', prediction: 9 },
     ]);
-    expect(output.errors).toEqual([{ line: 3, id: 'b', error: "column 'f2' is not a number" }]);
+    expect(output.errors).toEqual([{ line: 3, id: 'b', code: 'NOT_A_NUMBER', error: "column 'f2' is not a number" }]);
   });
 
   it('exits non-zero with the reason when the batch fails (model file missing)', async () => {

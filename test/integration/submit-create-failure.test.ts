@@ -60,7 +60,7 @@ function service(redis: Redis, prefix: string): { service: BatchService; store: 
   const store = new BatchStore(redis, prefix, 3600);
   const queue = createChunkQueue(redis, { prefix, attempts: 1 });
   queues.push(queue);
-  return { service: new BatchService({ queue, store, closer: new BatchCloser(store, logger), config, logger }), store };
+  return { service: new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl), config, logger }), store };
 }
 
 describe('submitting a batch that cannot be stored', () => {

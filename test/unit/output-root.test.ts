@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isReallyWithinRoot, isWithinRoot } from '../../src/shared/io/sinks/open-sink.js';
+import { isReallyWithinRoot, isWithinRoot } from '../../src/shared/io/sinks/file-sink.js';
 
 let root: string;
 let outside: string;

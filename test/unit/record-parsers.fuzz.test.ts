@@ -6,7 +6,9 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseChunk, parseCsvRecord, parseJsonlRecord } from '../../src/shared/formats/record-parser.js';
+import { parseChunk } from '../../src/shared/formats/record-parser.js';
+import { parseCsvRecord } from '../../src/shared/formats/csv.js';
+import { parseJsonlRecord } from '../../src/shared/formats/jsonl.js';
 import { parseBatchRequest } from '../../src/producer/batch-request.js';
 import { Chunker } from '../../src/producer/chunker.js';
 import { splitRecords } from '../../src/shared/formats/record-splitter.js';

@@ -9,7 +9,8 @@
 import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
 import { redactUrl } from '../observability/redact.js';
-import { MANIFEST_NAME, openBatchSink } from '../io/sinks/open-sink.js';
+import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
+import { openBatchSink } from '../io/sinks/registry.js';
 import { ATTR, inSpan } from '../observability/tracing.js';
 import type { BatchSummary, BatchView } from '../types.js';
 
@@ -59,9 +60,11 @@ export function buildSummary(view: BatchView, inputs: { predictionSum: number; p
 export class BatchCloser {
   private readonly hooks: BatchEndedHook[] = [];
 
+  /** @param outputRoot - this process's `OUTPUT_URL`: manifests are written only below it. */
   constructor(
     private readonly store: BatchStore,
     private readonly logger: Logger,
+    private readonly outputRoot: string,
   ) {}
 
   onEnded(hook: BatchEndedHook): void {
@@ -110,7 +113,9 @@ export class BatchCloser {
   private async closeInSpan(batchId: string): Promise<Manifest | undefined> {
     const view = await this.store.get(batchId);
     if (!view || view.status !== 'running') return undefined;
-    const sink = openBatchSink(view.output.url, batchId);
+    // Through the same containment rule as every chunk's writes: the manifest too stays inside
+    // this process's OUTPUT_URL, whatever the batch's stored output location says.
+    const sink = openBatchSink(view.output.url, batchId, this.outputRoot);
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
     await sink.discardIncomplete();
     const names = (await sink.list()).sort();

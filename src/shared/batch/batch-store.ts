@@ -381,6 +381,7 @@ export class BatchStore {
         chunkSize: request.chunkSize,
         outputUrl: request.outputUrl,
         labels: JSON.stringify(request.labels),
+        schema: request.schema ? JSON.stringify(request.schema) : '',
         schedule: request.schedule ?? '',
         traceId: traceId ?? '',
         createdAt: new Date(now).toISOString(),
@@ -411,6 +412,7 @@ export class BatchStore {
       labels: h.labels ? (JSON.parse(h.labels) as Record<string, string>) : {},
     };
     if (h.schedule) request.schedule = h.schedule;
+    if (h.schema) request.schema = JSON.parse(h.schema) as BatchRequest['schema'];
     return { request, datasetVersion: h.datasetVersion, traceId: h.traceId || undefined };
   }
 

@@ -6,6 +6,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import type { DatasetFormat } from '../types.js';
+import { formatNamed } from './registry.js';
 
 export interface RawRecord {
   text: string;
@@ -30,7 +31,8 @@ function countQuotes(text: string): number {
 /** Yields records in batches (one per input buffer), to keep per-record overhead low. */
 export async function* splitRecords(bytes: AsyncIterable<Buffer>, options: SplitOptions): AsyncGenerator<RawRecord[]> {
   const decoder = new StringDecoder('utf8');
-  const csv = options.format === 'csv';
+  // A record may continue on the next line while a quoted field is open (CSV).
+  const multiLine = formatNamed(options.format).multiLineRecords;
   const max = options.maxRecordChars;
   let carry = '';
   let carryTooLong = false;
@@ -52,7 +54,7 @@ export async function* splitRecords(bytes: AsyncIterable<Buffer>, options: Split
       } else out.push(reject(lineNo));
       return;
     }
-    if (!csv) {
+    if (!multiLine) {
       out.push({ text, line: lineNo });
       return;
     }

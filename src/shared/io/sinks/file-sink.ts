@@ -1,8 +1,15 @@
+/**
+ * `file://` outputs (and plain paths): a local folder or a mounted volume. Batches may only
+ * write below the process's `OUTPUT_URL`, `..` resolved and symbolic links followed.
+ */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { access, constants, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { OutputSink } from './output-sink.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { hasControlCharacter } from '../../control-chars.js';
+import { OutputError } from '../../errors.js';
+import type { OutputSink, SinkScheme } from './output-sink.js';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
 const TEMP_MARK = '.tmp-';
@@ -77,3 +84,106 @@ export class FileSink implements OutputSink {
     );
   }
 }
+
+/** The local path of a `file:` URL, refusing what is not a plain local path. */
+function localPath(url: URL): string {
+  let file: string;
+  try {
+    file = fileURLToPath(url);
+  } catch (err) {
+    // An encoded slash, or a host other than localhost.
+    throw new OutputError(`output location is not a local path: ${(err as Error).message}`);
+  }
+  // A NUL or other control character (even percent-encoded) is never a real folder name.
+  if (hasControlCharacter(file)) throw new OutputError('output location contains a control character');
+  return path.resolve(file);
+}
+
+/** True when `rel` (a `path.relative` result) stays inside its base. */
+const staysInside = (rel: string): boolean => rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+
+/** True when `candidate` is `root` or lies below it, by its path (`..` resolved, encoded or not). */
+export function isWithinRoot(candidate: string, root: string): boolean {
+  return staysInside(path.relative(localPath(new URL(root)), localPath(new URL(candidate))));
+}
+
+/** The real path of `file`'s deepest existing ancestor, joined with the part that does not exist yet. */
+function realPathSoFar(file: string): string {
+  let existing = file;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(realpathSync(existing), ...rest);
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return file;
+      rest.unshift(path.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/**
+ * True when `candidate` still lies inside `root` once symbolic links are followed, as far
+ * as the folders exist on this machine: a link inside the output root that points out of
+ * it must not carry a batch's output elsewhere. Where the producer does not mount the
+ * output volume, this is the same as {@link isWithinRoot}.
+ */
+export function isReallyWithinRoot(candidate: string, root: string): boolean {
+  const c = realPathSoFar(localPath(new URL(candidate)));
+  const r = realPathSoFar(localPath(new URL(root)));
+  return staysInside(path.relative(r, c));
+}
+
+const notWritable = (dir: string, why: string, cause?: unknown): OutputError =>
+  new OutputError(`output folder ${dir} is not writable: ${why}`, { code: 'OUTPUT_NOT_WRITABLE', cause });
+
+/** The deepest existing ancestor of `dir` (itself when it exists). */
+async function existingAncestor(dir: string): Promise<string> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    try {
+      await stat(current);
+      return current;
+    } catch (err) {
+      if (!isMissing(err) || path.dirname(current) === current) throw err;
+    }
+  }
+}
+
+export const fileSinkScheme: SinkScheme = {
+  schemes: ['file'],
+  normalise: (url) => pathToFileURL(localPath(url)).toString(),
+  contains: (root, candidate) => isWithinRoot(candidate, root) && isReallyWithinRoot(candidate, root),
+  child: (url, name) => pathToFileURL(path.join(fileURLToPath(url), name)).toString(),
+  open: (url) => new FileSink(fileURLToPath(url)),
+  /**
+   * The folder, or the deepest part of it that exists, must be a folder this process may
+   * write into: `--output /proc/x`, a file where a folder should be, or a read-only folder
+   * fail here, before any batch starts.
+   */
+  async checkWritable(url) {
+    const dir = fileURLToPath(url);
+    let base: string;
+    try {
+      base = await existingAncestor(dir);
+    } catch (err) {
+      throw notWritable(dir, (err as Error).message, err);
+    }
+    const info = await stat(base);
+    if (!info.isDirectory()) throw notWritable(dir, `${base} is not a folder`);
+    try {
+      await access(base, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      throw notWritable(dir, `no permission to write into ${base}`, err);
+    }
+    // Some file systems (/proc, /sys, read-only mounts) pass the permission check and refuse
+    // the write: try one, where the batch folders will be made.
+    const probe = path.join(base, `.batchinfer-probe-${randomBytes(6).toString('hex')}`);
+    try {
+      await writeFile(probe, '');
+      await unlink(probe);
+    } catch (err) {
+      throw notWritable(dir, (err as Error).message, err);
+    }
+  },
+};

@@ -1,9 +1,12 @@
 /**
- * Output sinks: where parts, error files and manifests go. One small plug-in per URL
- * scheme; every write is whole (a retried chunk replaces its part, never appends to it).
+ * The output seam. An **output scheme** (`file`, `s3`) is one plug-in module registered by one
+ * line in `registry.ts`: it normalises locations, knows its own containment rule (a batch may
+ * only write below the process's `OUTPUT_URL`), checks a location is writable, and opens a
+ * {@link OutputSink} on one batch folder. Every write is whole: a retried chunk replaces its
+ * part, never appends to it.
  */
 export interface OutputSink {
-  /** The batch folder's URL, for status and manifests. */
+  /** The folder's URL, for status and manifests. */
   readonly url: string;
   /** Writes `name` (relative to the sink) whole, replacing any earlier version. */
   write(name: string, content: string): Promise<void>;
@@ -18,4 +21,29 @@ export interface OutputSink {
    * a no-op for stores whose writes are atomic (a single PUT).
    */
   discardIncomplete(): Promise<void>;
+}
+
+export interface SinkScheme {
+  /** URL schemes without the colon (`file`). */
+  readonly schemes: readonly string[];
+  /**
+   * The canonical URL of a location of this scheme: no trailing slash, nothing that could
+   * hide where it points. Throws `OutputError` for one that cannot be used.
+   */
+  normalise(url: URL): string;
+  /**
+   * True when `candidate` is `root` or lies below it, as the store resolves names (for files:
+   * `..` and symbolic links followed). Both are normalised URLs of this scheme.
+   */
+  contains(root: string, candidate: string): boolean;
+  /** The URL of `name` directly below the folder `url` (both normalised). */
+  child(url: string, name: string): string;
+  /** A sink writing into the folder `url` (created as needed). */
+  open(url: string): OutputSink;
+  /**
+   * Checks now that outputs can be written below `url` (exists or can be created, accepts
+   * writes), so a typo fails at submit or start instead of a batch an hour later. Throws
+   * `OutputError` with code `OUTPUT_NOT_WRITABLE`.
+   */
+  checkWritable(url: string): Promise<void>;
 }

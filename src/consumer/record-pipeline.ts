@@ -1,0 +1,185 @@
+/**
+ * The records of one chunk, from text to output: parse them (record errors for the bad ones),
+ * score the good ones with the model, and write the chunk's part and error files whole. A
+ * retried chunk rewrites both, so nothing is ever written twice. Each step is a span.
+ */
+import { performance } from 'node:perf_hooks';
+import { context, trace } from '@opentelemetry/api';
+import type { Context, HrTime } from '@opentelemetry/api';
+import { UnrecoverableError } from 'bullmq';
+import { parseChunk } from '../shared/formats/record-parser.js';
+import { errorsName, partName } from '../shared/io/sinks/output-layout.js';
+import type { OutputSink } from '../shared/io/sinks/output-sink.js';
+import type { Model } from '../shared/models/model.js';
+import { ATTR, attrs, inSpanSync, recordError, tracer } from '../shared/observability/tracing.js';
+import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
+import { predictionLines } from './prediction-lines.js';
+
+/** What scoring a chunk gave, for its accounting. */
+export interface ScoredChunk {
+  succeeded: number;
+  failed: number;
+  /** Sum and count of numeric predictions, for `avg_prediction`. */
+  predictionSum: number;
+  predictionCount: number;
+  /** Model time, ms. */
+  latencyMs: number;
+}
+
+export interface RecordPipelineOptions {
+  /**
+   * Fraction of records that get a span of their own (0 = none). Opt-in and sampled: a
+   * 10M-record batch must not emit 10M spans. @defaultValue 0
+   */
+  recordSampleRatio?: number;
+}
+
+const toJsonLines = (rows: readonly unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+/** Wall-clock time of a `performance.now()` reading, for spans recorded after the fact. */
+const hrTimeAt = (perfNow: number): HrTime => {
+  const ms = performance.timeOrigin + perfNow;
+  return [Math.floor(ms / 1000), Math.floor((ms % 1000) * 1e6)];
+};
+
+/** Parses a chunk and drops records whose feature count the model does not take (record errors). */
+function prepareRecords(chunk: ChunkData, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
+  const { records, errors } = parseChunk(chunk);
+  if (inputSize === undefined) return { valid: records, errors };
+  const valid = records.filter((r) => r.features.length === inputSize);
+  if (valid.length !== records.length) {
+    for (const r of records) {
+      if (r.features.length !== inputSize) {
+        errors.push({
+          line: r.line,
+          id: r.id,
+          code: 'FEATURE_COUNT_MISMATCH',
+          error: `expected ${inputSize} features, got ${r.features.length}`,
+        });
+      }
+    }
+    errors.sort((a, b) => a.line - b.line);
+  }
+  return { valid, errors };
+}
+
+function numericSummary(predictions: readonly Prediction[]): { predictionSum: number; predictionCount: number } {
+  let predictionSum = 0;
+  let predictionCount = 0;
+  for (const p of predictions) {
+    if (typeof p === 'number') {
+      predictionSum += p;
+      predictionCount++;
+    }
+  }
+  return { predictionSum, predictionCount };
+}
+
+export class RecordPipeline {
+  constructor(private readonly options: RecordPipelineOptions = {}) {}
+
+  /** Parses, scores and writes the chunk; the model's failures propagate (the attempt fails). */
+  async score(chunk: ChunkData, model: Model, sink: OutputSink, signal?: AbortSignal): Promise<ScoredChunk> {
+    const prepareStart = performance.now();
+    const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: chunk.records.length }), (span) => {
+      const prepared = prepareRecords(chunk, model.inputSize);
+      span.setAttributes({ [ATTR.recordsSucceeded]: prepared.valid.length, [ATTR.recordsFailed]: prepared.errors.length });
+      this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), prepared.errors);
+      return prepared;
+    });
+
+    const predictSpan = tracer.startSpan(
+      'batchinfer.model.predict',
+      attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }),
+    );
+    const inferStart = performance.now();
+    let predictions: Prediction[];
+    try {
+      const output =
+        valid.length > 0
+          ? model.predict(
+              valid.map((r) => r.features),
+              { signal },
+            )
+          : [];
+      predictions = output instanceof Promise ? await output : output;
+    } catch (err) {
+      recordError(predictSpan, err);
+      throw err;
+    } finally {
+      predictSpan.end();
+    }
+    const inferEnd = performance.now();
+    if (predictions.length !== valid.length) {
+      throw new UnrecoverableError(`model returned ${predictions.length} predictions for ${valid.length} records`);
+    }
+    this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), valid);
+
+    await this.write(chunk, sink, valid.length > 0 ? predictionLines(valid, predictions) : undefined, errors, signal);
+    return { succeeded: valid.length, failed: errors.length, latencyMs: inferEnd - inferStart, ...numericSummary(predictions) };
+  }
+
+  /**
+   * A chunk that failed for good: every one of its records goes to its error file (with the
+   * reason), and its part is removed. Returns how many records that is.
+   */
+  async writeFailed(chunk: ChunkData, sink: OutputSink | undefined, reason: string): Promise<number> {
+    const { records, errors } = parseChunk(chunk);
+    const all: RecordError[] = [
+      ...errors,
+      ...records.map((r) => ({ line: r.line, id: r.id, code: 'CHUNK_FAILED' as const, error: reason })),
+    ];
+    all.sort((a, b) => a.line - b.line);
+    if (sink) await this.write(chunk, sink, undefined, all);
+    return all.length;
+  }
+
+  /** Writes the part and the error file whole, or removes what a chunk no longer has. */
+  private async write(
+    chunk: ChunkData,
+    sink: OutputSink,
+    part: string | undefined,
+    errors: RecordError[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const writeSpan = tracer.startSpan('batchinfer.output.write');
+    const errorLines = errors.length > 0 ? toJsonLines(errors) : undefined;
+    writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
+    try {
+      signal?.throwIfAborted();
+      await Promise.all([
+        part ? sink.write(partName(chunk.chunkIndex), part) : sink.remove(partName(chunk.chunkIndex)),
+        errorLines ? sink.write(errorsName(chunk.chunkIndex), errorLines) : sink.remove(errorsName(chunk.chunkIndex)),
+      ]);
+    } catch (err) {
+      recordError(writeSpan, err);
+      throw err;
+    } finally {
+      writeSpan.end();
+    }
+  }
+
+  /**
+   * Per-record spans, when opted in: a sample of the chunk's records, each under the span
+   * of the step that decided its fate (inference for predictions, preparation for errors).
+   */
+  private recordSpans(
+    parent: Context,
+    start: HrTime,
+    end: HrTime,
+    rows: Array<{ id?: string | number; line: number; error?: string }>,
+  ): void {
+    const ratio = this.options.recordSampleRatio ?? 0;
+    if (ratio <= 0) return;
+    for (const row of rows) {
+      if (Math.random() >= ratio) continue;
+      const attributes: Record<string, string | number> = {
+        [ATTR.recordLine]: row.line,
+        [ATTR.recordOutcome]: row.error ? 'error' : 'predicted',
+      };
+      if (row.id !== undefined) attributes[ATTR.recordId] = row.id;
+      if (row.error) attributes[ATTR.recordError] = row.error;
+      tracer.startSpan('batchinfer.record', { startTime: start, attributes }, parent).end(end);
+    }
+  }
+}
