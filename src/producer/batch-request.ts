@@ -10,7 +10,7 @@ import { normaliseOutputUrl, outputWithin } from '../shared/io/sinks/registry.js
 import type { RecordSchema } from '../shared/formats/record-format.js';
 import { FORMAT_NAMES, inferFormat, isFormatName } from '../shared/formats/registry.js';
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
-import { checkDatasetScheme } from '../shared/io/sources/open-dataset.js';
+import { sourceFor } from '../shared/io/sources/registry.js';
 
 const KNOWN_FIELDS = new Set([
   'datasetUrl',
@@ -88,7 +88,7 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
     throw new ValidationError('datasetUrl', 'datasetUrl is not a valid absolute URL');
   }
   // Throws DatasetRefusedError, a ValidationError naming datasetUrl.
-  checkDatasetScheme(url, config.datasetAllowedSchemes);
+  sourceFor(url, config.datasetAllowedSchemes);
 
   let format: DatasetFormat = inferFormat(url.pathname);
   if (input.format !== undefined) {

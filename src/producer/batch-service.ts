@@ -14,7 +14,8 @@ import { isBatchinferError } from '../shared/errors.js';
 import { redactUrl } from '../shared/observability/redact.js';
 import { activeTraceId, ATTR, inSpan, recordError } from '../shared/observability/tracing.js';
 import type { BatchRequest, BatchStatus } from '../shared/types.js';
-import { addressPolicy, checkDatasetAddress } from '../shared/io/address-policy.js';
+import { addressPolicy } from '../shared/io/address-policy.js';
+import { sourceFor } from '../shared/io/sources/registry.js';
 import type { Resolver } from '../shared/io/address-policy.js';
 import { IngestAdmission } from './ingest-admission.js';
 import type { IngestSlot } from './ingest-admission.js';
@@ -110,7 +111,9 @@ export class BatchService {
   async submit(request: BatchRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
     const slot = this.admission.acquire(options.scheduled ?? false);
     try {
-      await checkDatasetAddress(new URL(request.datasetUrl), addressPolicy(this.deps.config), this.deps.resolver);
+      // Network sources refuse private and metadata addresses here, before anything connects.
+      const url = new URL(request.datasetUrl);
+      await sourceFor(url, this.deps.config.datasetAllowedSchemes).admit(url, addressPolicy(this.deps.config), this.deps.resolver);
       const parent = options.traceContext ?? context.active();
       const id = randomUUID();
       trace.getSpan(context.active())?.setAttribute(ATTR.batchId, id);

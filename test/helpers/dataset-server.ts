@@ -32,6 +32,7 @@ export interface RecordedRequest {
   path: string;
   range?: string;
   ifRange?: string;
+  ifMatch?: string;
   status: number;
 }
 
@@ -104,6 +105,7 @@ export class DatasetServer {
       const entry: RecordedRequest = { path, status };
       if (typeof req.headers.range === 'string') entry.range = req.headers.range;
       if (typeof req.headers['if-range'] === 'string') entry.ifRange = req.headers['if-range'];
+      if (typeof req.headers['if-match'] === 'string') entry.ifMatch = req.headers['if-match'];
       this.requests.push(entry);
     };
     if (!file) {
@@ -123,17 +125,39 @@ export class DatasetServer {
     if (lastModified) headers['last-modified'] = file.lastModified;
     if (ranges) headers['accept-ranges'] = 'bytes';
 
+    // Reads pinned to a version (a planned split): 412 once the file is another version.
+    const ifMatch = req.headers['if-match'];
+    const unmodifiedSince = req.headers['if-unmodified-since'];
+    if (
+      (ifMatch !== undefined && ifMatch !== file.etag) ||
+      (unmodifiedSince !== undefined && Date.parse(file.lastModified) > Date.parse(unmodifiedSince))
+    ) {
+      record(412);
+      res.writeHead(412).end();
+      return;
+    }
+    const size = file.body.length;
     let start = 0;
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    let last = size - 1;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const ifRange = req.headers['if-range'];
     const validatorMatches = ifRange === undefined || ifRange === file.etag || ifRange === file.lastModified;
-    if (ranges && range && validatorMatches) start = Number(range[1]);
-    const slice = file.body.subarray(start);
+    const partial = ranges && range !== null && validatorMatches && (Number(range[1]) > 0 || range[2] !== '');
+    if (partial) {
+      start = Number(range[1]);
+      if (range[2] !== '') last = Math.min(Number(range[2]), size - 1);
+      if (start >= size) {
+        record(416);
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}` }).end();
+        return;
+      }
+    }
+    const slice = file.body.subarray(start, last + 1);
     headers['content-length'] = slice.length;
     let status = 200;
-    if (start > 0) {
+    if (partial) {
       status = 206;
-      headers['content-range'] = `bytes ${start}-${file.body.length - 1}/${file.body.length}`;
+      headers['content-range'] = `bytes ${start}-${last}/${size}`;
     }
     record(status);
     res.writeHead(status, headers);

@@ -112,7 +112,7 @@ describe('dataset server faults', () => {
 
   it('does not retry answers that will not change (404)', async () => {
     const err = await failure('/absent.jsonl');
-    expect(err.code).toBe('DATASET_HTTP_ERROR');
+    expect(err.code).toBe('DATASET_NOT_FOUND');
     expect(server.requestsFor('/absent.jsonl')).toHaveLength(1);
   });
 

@@ -21,7 +21,8 @@ export function parseModelRef(ref: string, context: ModelContext): ModelSpec {
   const sep = ref.indexOf(':');
   const name = sep === -1 ? ref : ref.slice(0, sep);
   const kind = byName.get(name);
-  if (!kind) throw new ModelError(`unknown model '${name}' (known: ${MODEL_KINDS.map((k) => k.usage).join(', ')})`);
+  if (!kind)
+    throw new ModelError(`unknown model '${name}' (known: ${MODEL_KINDS.map((k) => k.usage).join(', ')})`, { code: 'MODEL_NOT_FOUND' });
   return kind.parse(sep === -1 ? undefined : ref.slice(sep + 1), ref, context);
 }
 

@@ -1,10 +1,14 @@
 /**
- * Dataset sources: one small plug-in per URL scheme, each turning a URL into a stream of
- * the dataset's raw bytes. Decompression and limits are applied on top, once, in
- * {@link openDataset}, so a new source (s3://, gs://) only has to fetch bytes.
+ * The dataset-source seam: one plug-in module per URL scheme, registered by one line in
+ * `registry.ts`. A source admits a URL at submit (network sources apply the address policy
+ * there), tells what an object is (`stat`: size, version, whether byte ranges work), lists a
+ * folder's objects where the scheme has folders, and opens an object's bytes, whole or one
+ * range, pinned to a version. Decompression and limits are applied on top, once, in
+ * `openDataset`, so a source only has to fetch bytes.
  */
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
+import type { AddressPolicy, Resolver } from '../address-policy.js';
 
 export interface OpenOptions {
   /** Aborts the fetch (batch cancelled, producer shutting down). */
@@ -39,8 +43,55 @@ export interface OpenedDataset {
   version: string | undefined;
 }
 
+/** Bytes `[start, end)` of an object. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface ReadOptions extends OpenOptions {
+  /** Only these bytes. @defaultValue the whole object */
+  range?: ByteRange;
+  /**
+   * Only this version (from `stat` or an earlier read): the source asks the store to refuse
+   * any other (If-Match), and fails with `DATASET_CHANGED` when it is gone.
+   */
+  version?: string;
+}
+
+/** What an object is, without reading it. */
+export interface SourceStat {
+  /** Bytes as stored (compressed when the object is); undefined when the source cannot tell. */
+  size: number | undefined;
+  /** See {@link OpenedDataset.version}. */
+  version: string | undefined;
+  /** Whether `open` can read byte ranges of this version. */
+  rangeable: boolean;
+}
+
+/** One object of a folder (a directory, an object-store prefix). */
+export interface SourceEntry {
+  url: string;
+  size: number;
+  version: string | undefined;
+}
+
 export interface DatasetSource {
   /** URL schemes this source reads, without the colon. */
   readonly schemes: readonly string[];
-  open(url: URL, options: OpenOptions): Promise<OpenedDataset>;
+  /**
+   * Checks, when a batch is submitted and before anything connects, that this URL may be
+   * read. Network sources whose host the user chooses refuse private, loopback and metadata
+   * addresses here (and again at connect time); a scheme whose endpoint is the operator's
+   * setting (s3) or local (file) has nothing to check.
+   */
+  admit(url: URL, policy: AddressPolicy, resolver?: Resolver): Promise<void>;
+  stat(url: URL, options: OpenOptions): Promise<SourceStat>;
+  open(url: URL, options: ReadOptions): Promise<OpenedDataset>;
+  /**
+   * The objects of a folder URL (a directory, a prefix ending in `/`), in lexical order,
+   * without empty objects; undefined when the URL names one object. Absent for schemes
+   * without folders.
+   */
+  list?(url: URL, options: OpenOptions): Promise<SourceEntry[] | undefined>;
 }

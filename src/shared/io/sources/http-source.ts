@@ -2,8 +2,9 @@ import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import { DatasetError, DatasetRefusedError } from '../../errors.js';
-import type { DatasetSource, OpenedDataset, OpenOptions } from './dataset-source.js';
-import { openResumable } from './http-resume.js';
+import { checkDatasetAddress } from '../address-policy.js';
+import type { DatasetSource, OpenedDataset, OpenOptions, ReadOptions, SourceStat } from './dataset-source.js';
+import { openResumable, statHttp } from './http-resume.js';
 import type { HttpResponse } from './http-resume.js';
 
 const MAX_REDIRECTS = 5;
@@ -94,6 +95,9 @@ export async function getFollowingRedirects(start: URL, options: OpenOptions, he
  */
 export const httpSource: DatasetSource = {
   schemes: ['http', 'https'],
-  open: (start: URL, options: OpenOptions): Promise<OpenedDataset> =>
+  admit: (url, policy, resolver) => checkDatasetAddress(url, policy, resolver),
+  stat: (start: URL, options: OpenOptions): Promise<SourceStat> =>
+    statHttp(start, options, (url, headers) => getFollowingRedirects(url, options, headers)),
+  open: (start: URL, options: ReadOptions): Promise<OpenedDataset> =>
     openResumable(start, options, (url, headers) => getFollowingRedirects(url, options, headers)),
 };

@@ -5,13 +5,10 @@
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { DatasetError, DatasetRefusedError } from '../../errors.js';
-import type { DatasetSource, OpenOptions } from './dataset-source.js';
+import { DatasetError } from '../../errors.js';
+import type { OpenOptions } from './dataset-source.js';
 import { FetchDeadline } from './fetch-deadline.js';
-import { fileSource } from './file-source.js';
-import { httpSource } from './http-source.js';
-
-const SOURCES: readonly DatasetSource[] = [fileSource, httpSource];
+import { sourceFor } from './registry.js';
 
 export interface OpenDatasetOptions extends OpenOptions {
   allowedSchemes: readonly string[];
@@ -25,17 +22,6 @@ export interface OpenDatasetOptions extends OpenOptions {
   expectedVersion?: string;
   /** Told the version before any byte is read, so it can be recorded first. */
   onVersion?: (version: string | undefined) => Promise<void>;
-}
-
-/** The scheme of a dataset URL without its colon, after checking it is allowed and readable. */
-export function checkDatasetScheme(url: URL, allowedSchemes: readonly string[]): DatasetSource {
-  const scheme = url.protocol.replace(/:$/, '');
-  if (!allowedSchemes.includes(scheme)) {
-    throw new DatasetRefusedError(`dataset URL scheme '${scheme}' is not allowed (allowed: ${allowedSchemes.join(', ')})`);
-  }
-  const source = SOURCES.find((s) => s.schemes.includes(scheme));
-  if (!source) throw new DatasetRefusedError(`dataset URL scheme '${scheme}' is not supported`);
-  return source;
 }
 
 function byteLimit(maxBytes: number): Transform {
@@ -81,7 +67,7 @@ function peek(stream: Readable): Promise<Buffer | null> {
 const isGzip = (head: Buffer | null): boolean => head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 export async function openDataset(url: URL, options: OpenDatasetOptions): Promise<Readable> {
-  const source = checkDatasetScheme(url, options.allowedSchemes);
+  const source = sourceFor(url, options.allowedSchemes);
   const deadline = new FetchDeadline(options.fetchTimeoutMs, options.signal);
   let raw: Readable;
   let head: Buffer | null;
