@@ -3,6 +3,8 @@
  * comes from `--server`, else `BATCHINFER_SERVER`, else http://localhost:8080; `API_TOKEN`
  * is sent as a bearer token when set.
  */
+import { loadConfig } from '../shared/config/config.js';
+import type { Config } from '../shared/config/config.js';
 import { expandTimePlaceholders, scheduledMinute } from '../shared/time-template.js';
 import { TERMINAL_STATUSES } from '../shared/types.js';
 import type { BatchView } from '../shared/types.js';
@@ -15,14 +17,19 @@ const SUBMIT_USAGE =
   '       {{date}}, {{yesterday}}, {{hour}}, ... in the dataset URL and idempotency key become the current minute (UTC)';
 const STATUS_USAGE = 'usage: batchinfer status <id> [--server URL] [--watch] [--json]';
 
+/** Read once, on first use, before any request: a malformed variable fails the command with one line. */
+let config: Config | undefined;
+const clientConfig = (): Config => (config ??= loadConfig());
+
 function serverUrl(flag: string | undefined): string {
-  return (flag ?? process.env.BATCHINFER_SERVER ?? 'http://localhost:8080').replace(/\/+$/, '');
+  return (flag ?? clientConfig().batchinferServer).replace(/\/+$/, '');
 }
 
 async function call(method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (process.env.API_TOKEN) headers.authorization = `Bearer ${process.env.API_TOKEN}`;
+  const { apiToken } = clientConfig();
+  if (apiToken) headers.authorization = `Bearer ${apiToken}`;
   let res: Response;
   try {
     res = await fetch(url, { method, headers, body: body === undefined ? null : JSON.stringify(body) });

@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { loadConfig } from '../../src/shared/config/config.js';
+import type { Config, TelemetryConfig } from '../../src/shared/config/config.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
 function configError(env: Record<string, string>): ConfigError {
@@ -116,6 +117,13 @@ describe('loadConfig', () => {
     ['SCHEDULE_MAX_INTERVAL_SECONDS', '{"nightly": true}'],
     ['EXPORTER_SAMPLE_SECONDS', '0'],
     ['EXPORTER_HISTORY_SECONDS', '10'],
+    ['BATCHINFER_SERVER', 'localhost:8080'],
+    ['BATCHINFER_SERVER', 'not a url'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'thrift'],
+    ['OTEL_EXPORTER_OTLP_TIMEOUT', 'soon'],
+    ['OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', '0'],
+    ['OTEL_RESOURCE_ATTRIBUTES', 'service.name=%E0%A4%A'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', '0'],
   ])('names %s when its value %s is malformed', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.code).toBe('CONFIG_INVALID');
@@ -255,5 +263,94 @@ describe('loadConfig', () => {
       defaultSeconds: 90000,
       bySchedule: { hourly: 4000 },
     });
+  });
+
+  it('keeps the shape the rest of the code uses (field names and types)', () => {
+    type Expected = {
+      redisUrl: string | undefined;
+      redisTlsCa: string | undefined;
+      queuePrefix: string;
+      port: number;
+      outputUrl: string;
+      model: string;
+      modelRoot: string;
+      chunkSize: number;
+      apiToken: string | undefined;
+      cloudEventsRequireToken: boolean;
+      datasetAllowedSchemes: string[];
+      datasetAllowPrivateNetworks: boolean;
+      datasetAllowedCidrs: string[];
+      datasetFetchTimeoutSeconds: number;
+      maxRecordsPerBatch: number;
+      maxConcurrentIngests: number;
+      logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+      costPerCpuHour: number;
+      costPerMemoryGbHour: number;
+      cpuLimitCores: number;
+      memoryLimitGiB: number;
+      consumerConcurrency: number;
+      chunkAttempts: number;
+      chunkBackoffMs: number;
+      chunkLockDurationMs: number;
+      chunkStalledIntervalMs: number;
+      chunkMaxStalledCount: number;
+      ingestLeaseMs: number;
+      ingestAttempts: number;
+      datasetRetries: number;
+      maxRequestBytes: number;
+      maxLineBytes: number;
+      maxDatasetBytes: number;
+      drainTimeoutSeconds: number;
+      batchTtlSeconds: number;
+      kSink: string | undefined;
+      kCeOverrides: Record<string, string>;
+      knative: { service?: string; revision?: string; configuration?: string };
+      telemetry: TelemetryConfig;
+      teamBudgetsUsd: Record<string, number>;
+      scheduleMaxInterval: { defaultSeconds: number; bySchedule: Record<string, number> };
+      exporterSampleSeconds: number;
+      exporterHistorySeconds: number;
+      batchinferServer: string;
+      explicitlySet: ReadonlySet<string>;
+    };
+    expectTypeOf<Config>().toEqualTypeOf<Expected>();
+    expectTypeOf<TelemetryConfig>().toEqualTypeOf<{
+      tracesEnabled: boolean;
+      serviceName: string | undefined;
+      diagLogLevel: 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+      exporters: ('otlp' | 'console')[];
+      protocol: 'http/protobuf' | 'http/json' | 'grpc';
+      sampler: {
+        name: 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
+        ratio: number;
+      };
+      batchProcessor: { scheduledDelayMillis?: number; exportTimeoutMillis?: number; maxQueueSize?: number; maxExportBatchSize?: number };
+      propagators: ('tracecontext' | 'baggage')[];
+      recordSampleRatio: number;
+    }>();
+    // And at run time: every field is there, the Knative ones too when Knative sets nothing.
+    expect(Object.keys(loadConfig({})).length).toBe(45);
+    expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
+  });
+
+  it('reads BATCHINFER_SERVER for the client commands, http://localhost:8080 by default', () => {
+    expect(loadConfig({}).batchinferServer).toBe('http://localhost:8080/');
+    expect(loadConfig({ BATCHINFER_SERVER: 'https://batchinfer.example.com/api' }).batchinferServer).toBe(
+      'https://batchinfer.example.com/api',
+    );
+  });
+
+  it('resolves MODEL_ROOT against the working directory, ./models by default', () => {
+    expect(loadConfig({}).modelRoot).toBe(path.resolve('models'));
+    expect(loadConfig({ MODEL_ROOT: '/srv/models' }).modelRoot).toBe(path.resolve('/srv/models'));
+  });
+
+  it('checks OTEL_EXPORTER_OTLP_TRACES_ENDPOINT even when the base endpoint is set (the exporter prefers it)', () => {
+    const err = configError({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector:4318' });
+    expect(err.variable).toBe('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  });
+
+  it('names the variable a command default is malformed in, like the environment', () => {
+    expect(() => loadConfig({}, { DATASET_ALLOWED_CIDRS: 'intranet' })).toThrow(ConfigError);
   });
 });

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/main.js';
 import { scheduledSubmission } from '../../src/producer/scheduled-event.js';
-import { loadConfig } from '../../src/shared/config/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../../src/shared/config/config.js';
+import type { Service } from '../../src/shared/config/config.js';
 import { SCALE_QUERY, QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { expandTimePlaceholders } from '../../src/shared/time-template.js';
 import { ROOT } from '../helpers/cli.js';
@@ -62,16 +63,10 @@ const batchinferContainers = (): { file: string; obj: Obj; container: Container 
 
 const isKnativeService = (obj: Obj): boolean => obj.apiVersion === 'serving.knative.dev/v1' && obj.kind === 'Service';
 
-/** Environment variable names read in src/shared/config/config.ts, and the rows of README.md's configuration table. */
-function configVariables(): { code: Set<string>; readme: Set<string> } {
-  const source = readFileSync(path.join(ROOT, 'src/shared/config/config.ts'), 'utf8');
-  const code = new Set([...source.matchAll(/\(env, '([A-Z][A-Z0-9_]*)'/g)].map((m) => m[1] ?? ''));
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const rows = new Set(
-    [...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)`(?:, `([A-Z][A-Z0-9_]*)`)*/gm)].flatMap((m) => m[0].match(/[A-Z][A-Z0-9_]+/g) ?? []),
-  );
-  return { code, readme: rows };
-}
+/** The configuration's variable definitions, by name. */
+const VARIABLES = new Map(CONFIG_VARIABLES.map((v) => [v.name, v]));
+/** The service (as variable definitions name them) each command of the image runs as. */
+const SERVICE_OF_COMMAND: Record<string, Service> = { producer: 'producer', consumer: 'consumer', exporter: 'exporter', submit: 'client' };
 
 describe('manifests validate against their API schemas', () => {
   it('finds the manifests of both variants', () => {
@@ -113,18 +108,28 @@ describe('the pieces fit', () => {
     expect([...used].sort()).toEqual(['consumer', 'exporter', 'producer', 'submit']);
   });
 
-  it('sets only environment variables the configuration knows (README table included), or standard OTEL_* ones', () => {
-    const { code, readme } = configVariables();
-    expect(code.has('DRAIN_TIMEOUT_SECONDS') && code.has('REDIS_URL')).toBe(true);
+  it('sets only variables the configuration defines, each on a command that reads it', () => {
     const config = find(docs, 'v1', 'ConfigMap', 'batchinfer-config');
-    const names = [
-      ...Object.keys(at<Record<string, string>>(config, 'data')),
-      ...batchinferContainers().flatMap(({ container }) => (container.env ?? []).map((e) => e.name)),
-    ];
-    for (const name of new Set(names)) {
-      if (name.startsWith('OTEL_')) continue;
-      expect(code, `${name} is not read in src/shared/config/config.ts`).toContain(name);
-      expect(readme, `${name} has no row in README.md's configuration table`).toContain(name);
+    const servicesLoadingConfigMap = new Set<Service>();
+    for (const { file, container } of batchinferContainers()) {
+      const service = SERVICE_OF_COMMAND[container.args?.[0] ?? ''];
+      expect(service, `${file}: ${container.name} runs no known command`).toBeDefined();
+      if (container.envFrom?.some((f) => f.configMapRef?.name === 'batchinfer-config')) servicesLoadingConfigMap.add(service as Service);
+      for (const { name } of container.env ?? []) {
+        const variable = VARIABLES.get(name);
+        expect(variable, `${file}: ${name} is not defined in src/shared/config/`).toBeDefined();
+        expect(variable?.services, `${file}: ${name} does nothing for \`${container.args?.[0] ?? ''}\``).toContain(service);
+      }
+    }
+    // The ConfigMap is shared: each of its settings must matter to one of the services that load it.
+    expect(servicesLoadingConfigMap.size).toBeGreaterThan(0);
+    for (const name of Object.keys(at<Record<string, string>>(config, 'data'))) {
+      const variable = VARIABLES.get(name);
+      expect(variable, `batchinfer-config: ${name} is not defined in src/shared/config/`).toBeDefined();
+      expect(
+        variable?.services.some((s) => servicesLoadingConfigMap.has(s)),
+        `batchinfer-config: ${name} does nothing for ${[...servicesLoadingConfigMap].join(', ')}`,
+      ).toBe(true);
     }
     // Every value in the ConfigMap is one the config accepts.
     expect(() => loadConfig(at<Record<string, string>>(config, 'data'))).not.toThrow();

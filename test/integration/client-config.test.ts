@@ -1,0 +1,62 @@
+/**
+ * `batchinfer submit` and `status` configured by the environment, as a CronJob runs them:
+ * the producer from `BATCHINFER_SERVER`, the bearer token from `API_TOKEN`, both read
+ * through the config module (a malformed value is a configuration error, exit 2).
+ * Real CLI processes against a real producer and redis-server.
+ */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, startService } from '../helpers/cli.js';
+import type { RunningService } from '../helpers/cli.js';
+import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import type { LocalRedis } from '../helpers/redis.js';
+
+let redis: LocalRedis;
+let producer: RunningService;
+let dataset: string;
+const TOKEN = 'client-token-51c2';
+
+beforeAll(async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-client-'));
+  dataset = pathToFileURL(path.join(dir, 'd.jsonl')).toString();
+  await writeFile(new URL(dataset), '{"id":1,"features":[1]}\n');
+  redis = await startTestRedis();
+  producer = await startService('producer', {
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: freshPrefix('client'),
+    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+    DATASET_ALLOWED_SCHEMES: 'file',
+    API_TOKEN: TOKEN,
+  });
+});
+afterAll(async () => {
+  await producer?.stop();
+  await redis?.stop();
+});
+
+describe('client commands', () => {
+  it('find the producer through BATCHINFER_SERVER and send API_TOKEN', async () => {
+    const env = { BATCHINFER_SERVER: `${producer.url}/`, API_TOKEN: TOKEN };
+    const submitted = await runCli(['submit', dataset, '--json'], { env });
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const status = await runCli(['status', id, '--json'], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect((JSON.parse(status.stdout) as { id: string }).id).toBe(id);
+  });
+
+  it('are refused without the token (the server answers 401, exit 1)', async () => {
+    const result = await runCli(['submit', dataset], { env: { BATCHINFER_SERVER: producer.url } });
+    expect(result.code).toBe(1);
+  });
+
+  it('stop with a configuration error (exit 2) on a malformed BATCHINFER_SERVER, before any request', async () => {
+    const result = await runCli(['submit', dataset], { env: { BATCHINFER_SERVER: 'localhost:8080', API_TOKEN: TOKEN } });
+    expect(result.code).toBe(2);
+    const status = await runCli(['status', 'x'], { env: { BATCHINFER_SERVER: 'ftp://producer', API_TOKEN: TOKEN } });
+    expect(status.code).toBe(2);
+  });
+});
