@@ -25,6 +25,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // The exporter page's script runs in the browser, as a classic script.
+    files: ['src/exporter/page/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
+  },
+  {
     // Tests and benches may print; the CLI writes to its own streams explicitly.
     files: ['test/**', 'bench/**'],
     rules: { 'no-console': 'off', '@typescript-eslint/unbound-method': 'off' },

@@ -2,7 +2,7 @@
 // Why: a consumer scaling from zero spends most of its cold start resolving and reading
 // hundreds of small module files (bullmq, ioredis, the OTel SDK); one bundle, split so each
 // sub-command still loads only its own code, starts markedly faster (BENCHMARKS.md).
-import { rm, writeFile } from 'node:fs/promises';
+import { cp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -36,3 +36,9 @@ await build({
 });
 // Keeps the bundle an ES module wherever it is copied.
 await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
+// The exporter's page files, read at run time relative to the module serving them: beside
+// tsc's output (dist/exporter/page, for benches) and beside the bundle's chunks (dist/bundle/page).
+for (const dest of [path.join(root, 'dist', 'exporter', 'page'), path.join(outdir, 'page')]) {
+  await rm(dest, { recursive: true, force: true });
+  await cp(path.join(root, 'src', 'exporter', 'page'), dest, { recursive: true });
+}

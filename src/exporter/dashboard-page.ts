@@ -1,283 +1,53 @@
 /**
- * The exporter's built-in page (`GET /`), for people without Grafana: queue depth over
- * time, wait p50/p95, failure rate, live consumers, batches in progress, cost by team.
- * Plain HTML, JS and SVG in one response, nothing loaded from elsewhere, so it works
- * offline and behind any proxy (its API URL is relative). User-supplied text (labels, ids)
- * is only ever set through `textContent`, never parsed as HTML.
+ * The exporter's built-in page (`GET /`), for people without Grafana: queue depth over time,
+ * wait p50/p95, failure rate, live consumers, batches in progress, cost by team. Its HTML,
+ * CSS and JS are real files in `./page/` beside this module; the build copies that folder
+ * beside the compiled module (`dist/exporter/page/`) and beside the bundle's chunks
+ * (`dist/bundle/page/`), so the same relative URL finds them from `src/` (tests), `dist/`
+ * (benches) and the bundle (the image). They are read once, at first request.
  */
+import { readFile } from 'node:fs/promises';
 
-const STYLE = `
-:root { color-scheme: light dark; --bg: #f6f7f9; --card: #fff; --ink: #1d2330; --muted: #667085; --line: #e4e7ec;
-  --blue: #2e6fd8; --green: #1f9d55; --orange: #e8871e; --red: #d64545; --purple: #7a5af8; }
-@media (prefers-color-scheme: dark) { :root { --bg: #111418; --card: #1a1f26; --ink: #e6e9ef; --muted: #98a2b3; --line: #2b323c; } }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: var(--bg); color: var(--ink); }
-header { display: flex; align-items: baseline; gap: 16px; padding: 14px 20px; border-bottom: 1px solid var(--line); background: var(--card); }
-header h1 { font-size: 18px; margin: 0; }
-.meta { color: var(--muted); font-size: 12px; font-weight: 400; margin-left: 8px; }
-#error { display: none; margin: 12px 20px 0; padding: 8px 12px; border-radius: 6px; background: #fde8e8; color: #8a1c1c; }
-main { padding: 16px 20px 32px; display: grid; gap: 16px; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); }
-.tiles { grid-column: 1 / -1; display: grid; gap: 12px; grid-template-columns: repeat(auto-fit, minmax(140px, 1fr)); }
-.tile, .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; }
-.tile { padding: 10px 14px; }
-.tile .label { color: var(--muted); font-size: 12px; }
-.tile .value { font-size: 26px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card { padding: 12px 14px; }
-.card h2 { font-size: 14px; margin: 0 0 8px; }
-.card.wide { grid-column: 1 / -1; }
-svg.chart { width: 100%; height: 180px; display: block; }
-svg.chart text { fill: var(--muted); font-size: 10px; }
-svg.chart .grid { stroke: var(--line); stroke-width: 1; }
-svg.chart .series { fill: none; stroke-width: 2; }
-svg.chart .series[data-series="depth"] { stroke-width: 3; stroke-dasharray: 6 3; }
-.legend { display: flex; gap: 14px; font-size: 12px; color: var(--muted); margin-top: 4px; }
-.legend i { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin-right: 4px; }
-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: middle; }
-th { color: var(--muted); font-weight: 500; font-size: 12px; }
-td.num, th.num { text-align: right; }
-.bar { position: relative; height: 8px; min-width: 120px; border-radius: 4px; background: var(--line); overflow: hidden; }
-.bar span { position: absolute; inset: 0 auto 0 0; background: var(--blue); }
-.bar.warn span { background: var(--orange); } .bar.over span { background: var(--red); }
-.empty { color: var(--muted); padding: 8px 0; }
-code { font-size: 12px; }
-`;
-
-const SCRIPT = `
-'use strict';
-const REFRESH_MS = Math.max(500, Number(new URLSearchParams(location.search).get('refresh') || 2) * 1000);
-const $ = (id) => document.getElementById(id);
-const SVG = 'http://www.w3.org/2000/svg';
-
-function el(tag, attrs, text) {
-  const node = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
-  if (text !== undefined) node.textContent = String(text);
-  return node;
+export interface PageFile {
+  contentType: string;
+  body: Buffer;
 }
 
-function fmtNumber(v, digits) {
-  if (v === null || v === undefined || Number.isNaN(v)) return '–';
-  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
-  return Number(v.toFixed(digits === undefined ? 2 : digits)).toString();
-}
-function fmtSeconds(s) {
-  if (s === null || s === undefined) return '–';
-  if (s < 1) return Math.round(s * 1000) + ' ms';
-  if (s < 120) return fmtNumber(s, 1) + ' s';
-  if (s < 7200) return fmtNumber(s / 60, 1) + ' min';
-  return fmtNumber(s / 3600, 1) + ' h';
-}
-function fmtPercent(r) { return r === null || r === undefined ? '–' : fmtNumber(r * 100, 2) + ' %'; }
-function fmtUsd(v) {
-  if (v === null || v === undefined) return '–';
-  return v >= 1 ? '$' + v.toFixed(2) : v >= 0.01 ? '$' + v.toFixed(4) : '$' + v.toPrecision(3);
-}
+/** URL path → file name in `./page/` and its content type. */
+const FILES: Readonly<Record<string, readonly [string, string]>> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/page/dashboard.css': ['dashboard.css', 'text/css; charset=utf-8'],
+  '/page/dashboard.js': ['dashboard.js', 'text/javascript; charset=utf-8'],
+};
 
-function setTile(id, value, text) {
-  const node = $(id);
-  node.dataset.value = value === null || value === undefined ? '' : String(value);
-  node.textContent = text;
-}
+/** The page loads nothing from elsewhere and runs no inline script or style: say so to the browser. */
+export const PAGE_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/**
- * A line chart of [{name, color, points: [[t, v|null]]}] into an <svg viewBox="0 0 600 180">.
- * Later series are drawn on top. Counts (integer) get whole-number gridlines.
- */
-function lineChart(svg, series, format, integer) {
-  svg.replaceChildren();
-  const W = 600, H = 180, L = 48, R = 8, T = 8, B = 22;
-  const all = series.flatMap((s) => s.points);
-  const ts = all.map((p) => p[0]);
-  const vs = all.map((p) => p[1]).filter((v) => v !== null && Number.isFinite(v));
-  if (ts.length === 0) {
-    svg.append(el('svg:text', { x: W / 2, y: H / 2, 'text-anchor': 'middle' }, 'no data yet'));
-    return;
-  }
-  const t0 = Math.min(...ts), t1 = Math.max(...ts, t0 + 1000);
-  let vmax = Math.max(0, ...vs);
-  vmax = integer ? Math.max(4, Math.ceil((vmax * 1.1) / 4) * 4) : vmax === 0 ? 1 : vmax * 1.1;
-  const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - R);
-  const y = (v) => T + (1 - v / vmax) * (H - T - B);
-  for (let i = 0; i <= 4; i++) {
-    const v = (vmax * i) / 4;
-    svg.append(el('svg:line', { class: 'grid', x1: L, x2: W - R, y1: y(v), y2: y(v) }));
-    svg.append(el('svg:text', { x: L - 4, y: y(v) + 3, 'text-anchor': 'end' }, format(v)));
-  }
-  for (const [t, anchor] of [[t0, 'start'], [t1, 'end']]) {
-    svg.append(el('svg:text', { x: x(t), y: H - 6, 'text-anchor': anchor }, new Date(t).toLocaleTimeString()));
-  }
-  for (const s of series) {
-    let d = '';
-    let pen = false;
-    for (const [t, v] of s.points) {
-      if (v === null || !Number.isFinite(v)) { pen = false; continue; }
-      d += (pen ? 'L' : 'M') + x(t).toFixed(1) + ' ' + y(v).toFixed(1) + ' ';
-      pen = true;
+export const PAGE_PATHS: readonly string[] = Object.keys(FILES);
+
+export class DashboardPage {
+  private files: Promise<Map<string, PageFile>> | undefined;
+
+  constructor(private readonly dir: URL = new URL('./page/', import.meta.url)) {}
+
+  /** The file served at `path`, or undefined for a path that is not the page's. */
+  async file(path: string): Promise<PageFile | undefined> {
+    this.files ??= this.load();
+    try {
+      return (await this.files).get(path);
+    } catch (err) {
+      this.files = undefined; // a later request tries again
+      throw err;
     }
-    if (d) svg.append(el('svg:path', { class: 'series', d, style: 'stroke: ' + s.color, 'data-series': s.name }));
   }
-}
 
-function legend(id, series) {
-  const box = $(id);
-  box.replaceChildren(...series.map((s) => {
-    const item = el('span');
-    const swatch = el('i');
-    swatch.style.background = s.color;
-    item.append(swatch, document.createTextNode(s.name));
-    return item;
-  }));
-}
-
-function bar(ratio, cls) {
-  const outer = el('div', { class: 'bar' + (cls ? ' ' + cls : '') });
-  const inner = el('span');
-  inner.style.width = Math.max(0, Math.min(1, ratio)) * 100 + '%';
-  outer.append(inner);
-  return outer;
-}
-
-function labelsText(labels) {
-  const entries = Object.entries(labels || {});
-  return entries.length ? entries.map(([k, v]) => k + '=' + v).join(', ') : '–';
-}
-
-function renderBatches(batches) {
-  const body = $('batches');
-  if (batches.length === 0) {
-    body.replaceChildren(el('tr', {}, '')); body.firstChild.append(el('td', { colspan: 6, class: 'empty' }, 'No batch in progress.'));
-    return;
-  }
-  body.replaceChildren(...batches.map((b) => {
-    const row = el('tr', { 'data-batch-id': b.id, 'data-progress': b.progress });
-    const total = b.chunks.total === null ? b.chunks.enqueued + '+' : b.chunks.total;
-    const progress = el('td');
-    progress.append(bar(b.progress), el('small', {}, (b.chunks.completed + b.chunks.failed) + ' / ' + total + ' chunks'));
-    row.append(
-      el('td', {}, ''), el('td', {}, b.status), el('td', {}, labelsText(b.labels)), progress,
-      el('td', { class: 'num' }, fmtNumber(b.records.succeeded + b.records.failed, 0)), el('td', { class: 'num' }, fmtUsd(b.costUsd)),
+  private async load(): Promise<Map<string, PageFile>> {
+    const entries = await Promise.all(
+      Object.entries(FILES).map(
+        async ([path, [name, contentType]]) => [path, { contentType, body: await readFile(new URL(name, this.dir)) }] as const,
+      ),
     );
-    row.firstChild.append(el('code', {}, b.id));
-    return row;
-  }));
-}
-
-function renderCost(cost) {
-  $('cost-month').textContent = cost.month;
-  const body = $('cost');
-  if (cost.teams.length === 0) {
-    body.replaceChildren(el('tr')); body.firstChild.append(el('td', { colspan: 6, class: 'empty' }, 'No cost accounted yet.'));
-    return;
-  }
-  body.replaceChildren(...cost.teams.map((t) => {
-    const row = el('tr', { 'data-team': t.team, 'data-usd': t.usd, 'data-cpu-seconds': t.cpuSeconds, 'data-month-usd': t.monthUsd });
-    const budget = el('td');
-    if (t.budgetUsd === null) budget.textContent = 'no budget';
-    else {
-      const r = t.budgetUsedRatio === null ? (t.monthUsd > 0 ? Infinity : 0) : t.budgetUsedRatio;
-      budget.append(bar(r, r >= 1 ? 'over' : r >= 0.8 ? 'warn' : ''), el('small', {}, fmtPercent(Number.isFinite(r) ? r : null) + ' of ' + fmtUsd(t.budgetUsd)));
-    }
-    row.append(
-      el('td', {}, t.team || '(no team)'), el('td', { class: 'num' }, fmtUsd(t.monthUsd)), el('td', { class: 'num' }, fmtUsd(t.usd)),
-      el('td', { class: 'num' }, fmtNumber(t.cpuSeconds, 2) + ' s'), el('td', { class: 'num' }, fmtPercent(t.efficiency)), budget,
-    );
-    return row;
-  }));
-}
-
-function render(o) {
-  const points = o.history.points;
-  setTile('depth', o.queue.depth, fmtNumber(o.queue.depth, 0));
-  setTile('waiting', o.queue.counts.waiting ?? 0, fmtNumber(o.queue.counts.waiting ?? 0, 0));
-  setTile('active', o.queue.counts.active ?? 0, fmtNumber(o.queue.counts.active ?? 0, 0));
-  setTile('consumers', o.consumers, fmtNumber(o.consumers, 0));
-  setTile('oldest-wait', o.queue.oldestWaitingAgeSeconds, fmtSeconds(o.queue.oldestWaitingAgeSeconds));
-  setTile('wait-p50', o.window.waitP50, fmtSeconds(o.window.waitP50));
-  setTile('wait-p95', o.window.waitP95, fmtSeconds(o.window.waitP95));
-  setTile('failure-rate', o.window.chunkFailureRate, fmtPercent(o.window.chunkFailureRate));
-  const depthSeries = [
-    { name: 'waiting', color: 'var(--orange)', points: points.map((p) => [p.t, p.waiting]) },
-    { name: 'active', color: 'var(--green)', points: points.map((p) => [p.t, p.active]) },
-    { name: 'depth', color: 'var(--blue)', points: points.map((p) => [p.t, p.depth]) },
-  ];
-  lineChart($('chart-depth'), depthSeries, (v) => fmtNumber(v, 0), true); legend('legend-depth', depthSeries);
-  const waitSeries = [
-    { name: 'p50', color: 'var(--blue)', points: points.map((p) => [p.t, p.waitP50]) },
-    { name: 'p95', color: 'var(--purple)', points: points.map((p) => [p.t, p.waitP95]) },
-  ];
-  lineChart($('chart-wait'), waitSeries, fmtSeconds); legend('legend-wait', waitSeries);
-  const failureSeries = [
-    { name: 'chunks failed / attempts', color: 'var(--red)', points: points.map((p) => [p.t, p.chunkFailureRate]) },
-    { name: 'record errors / records', color: 'var(--orange)', points: points.map((p) => [p.t, p.recordErrorRate]) },
-  ];
-  lineChart($('chart-failures'), failureSeries, fmtPercent); legend('legend-failures', failureSeries);
-  const consumerSeries = [{ name: 'consumers', color: 'var(--green)', points: points.map((p) => [p.t, p.consumers]) }];
-  lineChart($('chart-consumers'), consumerSeries, (v) => fmtNumber(v, 0), true); legend('legend-consumers', consumerSeries);
-  renderBatches(o.batches.active);
-  $('batch-counts').textContent = Object.entries(o.batches.counts).map(([k, v]) => k + ' ' + v).join(' · ');
-  renderCost(o.cost);
-  $('updated').textContent = 'updated ' + new Date(o.generatedAt).toLocaleTimeString();
-  document.body.dataset.generatedAt = o.generatedAt;
-}
-
-async function refresh() {
-  try {
-    const res = await fetch('api/v1/overview', { cache: 'no-store' });
-    if (!res.ok) throw new Error('HTTP ' + res.status);
-    render(await res.json());
-    $('error').style.display = 'none';
-  } catch (err) {
-    $('error').textContent = 'Cannot read the exporter: ' + err.message;
-    $('error').style.display = 'block';
-  } finally {
-    setTimeout(refresh, REFRESH_MS);
+    return new Map(entries);
   }
 }
-refresh();
-`;
-
-const tile = (id: string, label: string): string =>
-  `<div class="tile"><div class="label">${label}</div><div class="value" id="${id}" data-value="">–</div></div>`;
-
-const chart = (id: string, title: string): string =>
-  `<section class="card"><h2>${title}</h2><svg class="chart" id="chart-${id}" viewBox="0 0 600 180" role="img" aria-label="${title}"></svg><div class="legend" id="legend-${id}"></div></section>`;
-
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>batchinfer: queue and cost</title>
-<link rel="icon" href="data:,">
-<style>${STYLE}</style>
-</head>
-<body>
-<header><h1>batchinfer</h1><span class="meta">queue and cost, from the exporter · <a href="metrics">/metrics</a></span><span class="meta" id="updated"></span></header>
-<div id="error" role="alert"></div>
-<main>
-  <div class="tiles">
-    ${tile('depth', 'Queue depth')}
-    ${tile('waiting', 'Waiting')}
-    ${tile('active', 'Active')}
-    ${tile('consumers', 'Consumers')}
-    ${tile('oldest-wait', 'Oldest wait')}
-    ${tile('wait-p50', 'Wait p50 (5 min)')}
-    ${tile('wait-p95', 'Wait p95 (5 min)')}
-    ${tile('failure-rate', 'Chunk failure rate (5 min)')}
-  </div>
-  ${chart('depth', 'Queue depth over time')}
-  ${chart('wait', 'Chunk wait p50 / p95')}
-  ${chart('failures', 'Failure rate')}
-  ${chart('consumers', 'Active consumers')}
-  <section class="card wide"><h2>Batches in progress <span class="meta" id="batch-counts"></span></h2>
-    <table><thead><tr><th>Batch</th><th>Status</th><th>Labels</th><th>Progress</th><th class="num">Records</th><th class="num">Cost</th></tr></thead>
-    <tbody id="batches"></tbody></table></section>
-  <section class="card wide"><h2>Cost by team <span class="meta">month <span id="cost-month"></span> (UTC) · all time</span></h2>
-    <table><thead><tr><th>Team</th><th class="num">This month</th><th class="num">All time</th><th class="num">CPU used</th><th class="num">CPU efficiency</th><th>Budget</th></tr></thead>
-    <tbody id="cost"></tbody></table></section>
-</main>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;

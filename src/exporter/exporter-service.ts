@@ -13,12 +13,11 @@ import type { Config } from '../shared/config/config.js';
 import { answerHealth, closeServer, listen, sendJson } from '../shared/http/health-server.js';
 import { createRedis } from '../shared/redis.js';
 import { AccountingReader } from './accounting-reader.js';
-import { DASHBOARD_HTML } from './dashboard-page.js';
+import { DashboardPage, PAGE_CONTENT_SECURITY_POLICY, PAGE_PATHS } from './dashboard-page.js';
+import { ExporterMetrics } from './exporter-metrics.js';
+import type { MetricSettings } from './exporter-metrics.js';
 import { History, sampleOf } from './history.js';
-import { renderMetrics } from './metrics-renderer.js';
-import type { RenderSettings } from './metrics-renderer.js';
 import { buildOverview } from './overview.js';
-import { CONTENT_TYPE } from './prometheus-text.js';
 import { QueueReader } from './queue-reader.js';
 import { SnapshotSource } from './snapshot.js';
 
@@ -44,7 +43,7 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
   const snapshots = new SnapshotSource(queue, new AccountingReader(redis, config.queuePrefix, config.batchTtlSeconds));
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const history = new History(config.exporterHistorySeconds * 1000);
-  const settings: RenderSettings & { sampleSeconds: number } = {
+  const settings: MetricSettings & { sampleSeconds: number } = {
     teamBudgetsUsd: config.teamBudgetsUsd,
     scheduleMaxInterval: config.scheduleMaxInterval,
     sampleSeconds: config.exporterSampleSeconds,
@@ -62,47 +61,85 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
   };
   const sampler = setInterval(() => void sample(), config.exporterSampleSeconds * 1000);
 
-  const fail = (res: http.ServerResponse, err: unknown, what: string): void => {
-    logger.error({ err }, `${what} failed`);
-    if (!res.headersSent) sendJson(res, 503, { error: { code: 'REDIS_UNAVAILABLE', message: `${what} failed: Redis is not answering` } });
-  };
+  const metrics = new ExporterMetrics(snapshots, settings);
+  const page = new DashboardPage();
 
-  const routes: Record<string, (res: http.ServerResponse) => Promise<void>> = {
-    '/metrics': async (res) => {
-      const text = renderMetrics(await snapshots.get(), settings);
-      res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-      res.end(text);
-    },
-    '/api/v1/overview': async (res) => {
-      const [snapshot, active] = await Promise.all([snapshots.get(), store.listActive(ACTIVE_BATCHES_SHOWN)]);
-      sendJson(res, 200, buildOverview(snapshot, active, history, settings), { 'cache-control': 'no-store' });
-    },
-    '/': async (res) => {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-length': Buffer.byteLength(DASHBOARD_HTML),
-        // The page loads nothing from elsewhere; say so to the browser too.
-        'content-security-policy':
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
-      });
-      res.end(DASHBOARD_HTML);
-      return Promise.resolve();
-    },
-  };
+  /** A route, and what its failure is called and answered with. */
+  interface Route {
+    what: string;
+    failure: { status: number; code: string; message: string };
+    serve(res: http.ServerResponse): Promise<void>;
+  }
+  const redisDown = { status: 503, code: 'REDIS_UNAVAILABLE', message: 'Redis is not answering' };
+  const routes = new Map<string, Route>([
+    [
+      '/metrics',
+      {
+        what: 'scrape',
+        failure: redisDown,
+        async serve(res) {
+          const text = await metrics.render();
+          res.writeHead(200, {
+            'content-type': metrics.contentType,
+            'content-length': Buffer.byteLength(text),
+            'cache-control': 'no-store',
+          });
+          res.end(text);
+        },
+      },
+    ],
+    [
+      '/api/v1/overview',
+      {
+        what: 'overview',
+        failure: redisDown,
+        async serve(res) {
+          const [snapshot, active] = await Promise.all([snapshots.get(), store.listActive(ACTIVE_BATCHES_SHOWN)]);
+          sendJson(res, 200, buildOverview(snapshot, active, history, settings), { 'cache-control': 'no-store' });
+        },
+      },
+    ],
+    ...PAGE_PATHS.map((path): [string, Route] => [
+      path,
+      {
+        what: 'page',
+        failure: { status: 500, code: 'PAGE_UNAVAILABLE', message: 'the page files are missing from this build' },
+        async serve(res) {
+          const file = await page.file(path);
+          if (!file) throw new Error(`no page file for ${path}`);
+          res.writeHead(200, {
+            'content-type': file.contentType,
+            'content-length': file.body.length,
+            'cache-control': 'no-cache',
+            'x-content-type-options': 'nosniff',
+            'content-security-policy': PAGE_CONTENT_SECURITY_POLICY,
+          });
+          res.end(file.body);
+        },
+      },
+    ]),
+  ]);
 
   let draining = false;
   const server = http.createServer((req, res) => {
     if (answerHealth(req, res, () => !draining && redis.status === 'ready')) return;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const route = routes[path];
+    const route = routes.get(path);
     if (!route || (req.method !== 'GET' && req.method !== 'HEAD')) {
-      sendJson(res, route ? 405 : 404, {
-        error: { code: route ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` },
-      });
+      sendJson(
+        res,
+        route ? 405 : 404,
+        { error: { code: route ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } },
+        route ? { allow: 'GET, HEAD' } : {},
+      );
       req.resume();
       return;
     }
-    route(res).catch((err: unknown) => fail(res, err, path === '/metrics' ? 'scrape' : 'overview'));
+    route.serve(res).catch((err: unknown) => {
+      logger.error({ err }, `${route.what} failed`);
+      const { status, code, message } = route.failure;
+      if (!res.headersSent) sendJson(res, status, { error: { code, message: `${route.what} failed: ${message}` } });
+    });
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;

@@ -8,7 +8,7 @@ import type { Accounting } from './accounting-reader.js';
 import { budgetUse } from './budgets.js';
 import type { History, HistoryPoint } from './history.js';
 import { pointBetween, sampleOf } from './history.js';
-import type { RenderSettings } from './metrics-renderer.js';
+import type { MetricSettings } from './exporter-metrics.js';
 import { scheduleStates } from './schedules.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -99,7 +99,7 @@ export function buildOverview(
   snapshot: Snapshot,
   active: BatchView[],
   history: History,
-  settings: RenderSettings & { sampleSeconds: number },
+  settings: MetricSettings & { sampleSeconds: number },
 ): Overview {
   const { queue, accounting: a, atMs } = snapshot;
   const now = pointBetween(sampleOf(snapshot), history.before(atMs, OVERVIEW_WINDOW_MS));

@@ -16,7 +16,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<TestBrowser> {
+/** `timezoneId` (an IANA zone) is the zone the page's clock runs in; the machine's own by default. */
+export async function launchBrowser(options: { timezoneId?: string } = {}): Promise<TestBrowser> {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'bi-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -32,6 +33,7 @@ export async function launchBrowser(): Promise<TestBrowser> {
       '--disable-sync',
     ],
     viewport: { width: 1280, height: 1000 },
+    ...options,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   return {

@@ -17,6 +17,7 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -51,6 +52,7 @@ export const MODELS: Record<string, ModelClass> = Object.fromEntries(
       ['apps/v1/Deployment', Deployment],
       ['apps/v1/StatefulSet', StatefulSet],
       ['batch/v1/CronJob', CronJob],
+      ['policy/v1/PodDisruptionBudget', PodDisruptionBudget],
       ['monitoring.coreos.com/v1/ServiceMonitor', ServiceMonitor],
       ['monitoring.coreos.com/v1/PrometheusRule', PrometheusRule],
       ['keda.sh/v1alpha1/ScaledObject', ScaledObject],

@@ -7,7 +7,8 @@ export interface TextSample {
 }
 
 const LABEL = /(\w+)="((?:[^"\\]|\\.)*)"/g;
-const unescape = (v: string): string => v.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+/** One pass, so an escaped backslash followed by `n` stays a backslash and an `n`. */
+const unescape = (v: string): string => v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
 
 export function parseMetricsText(text: string): { samples: TextSample[]; families: Map<string, string> } {
   const samples: TextSample[] = [];

@@ -22,8 +22,8 @@ export interface PromAlert {
 
 export interface TestPrometheus {
   url: string;
-  /** An instant query; throws with Prometheus' error on a bad expression. */
-  query(expr: string): Promise<PromSample[]>;
+  /** An instant query (now, or at `time` in Unix seconds); throws with Prometheus' error on a bad expression. */
+  query(expr: string, time?: number): Promise<PromSample[]>;
   alerts(): Promise<PromAlert[]>;
   /** Metric names Prometheus has series for. */
   names(): Promise<string[]>;
@@ -84,11 +84,11 @@ export async function startPrometheus(options: { targets: string[]; ruleFiles?: 
 
   return {
     url,
-    async query(expr) {
+    async query(expr, time) {
       const data = await api<{
         resultType: string;
         result: { metric: Record<string, string>; value: [number, string] }[] | [number, string];
-      }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
+      }>(`/api/v1/query?query=${encodeURIComponent(expr)}${time === undefined ? '' : `&time=${time}`}`);
       if (data.resultType === 'scalar') {
         const [, v] = data.result as [number, string];
         return [{ metric: {}, value: Number(v) }];

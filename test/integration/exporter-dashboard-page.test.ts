@@ -1,9 +1,11 @@
 /**
  * The exporter's built-in page in headless Chromium: while chunks arrive in steps it shows
  * the live queue depth, the batch in progress, and the cost by team that the accounting
- * holds. A screenshot goes to test-artifacts/ (git-ignored) for a person to look at.
+ * holds, with times in ISO 8601 and the zone, under a CSP that allows no inline script or
+ * style. A screenshot goes to test-artifacts/ (git-ignored) for a person to look at. The
+ * page's files ship beside the compiled module and beside the bundle.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +14,7 @@ import { buildChunkEvent } from '../../src/shared/events/chunk-event.js';
 import { chunkJobId, createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/observability/histogram-buckets.js';
 import type { BatchRequest } from '../../src/shared/types.js';
+import { DashboardPage, PAGE_PATHS } from '../../src/exporter/dashboard-page.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { TestBrowser } from '../helpers/browser.js';
 import { ROOT, startService } from '../helpers/cli.js';
@@ -79,7 +82,8 @@ describe('the exporter page', () => {
     // A batch still ingesting, whose chunks arrive in steps.
     await store.create('filling', request({ team: 'fraud' }));
 
-    browser = await launchBrowser();
+    // A zone with a half-hour offset, so the page must write it rather than assume UTC.
+    browser = await launchBrowser({ timezoneId: 'Asia/Kolkata' });
     const { page } = browser;
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
@@ -139,9 +143,46 @@ describe('the exporter page', () => {
     expect(riskText).toContain('50 %'); // efficiency: 1.5 used of 3 allocated CPU seconds
     expect(riskText).toContain('25 % of $1.00');
 
+    // When it was read, in ISO 8601 with the browser's offset: the same instant as the API's.
+    const updated = (await page.textContent('#updated')) ?? '';
+    const iso = /^updated (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+05:30)$/.exec(updated)?.[1];
+    expect(iso, updated).toBeDefined();
+    const generatedAt = (await page.getAttribute('body', 'data-generated-at')) ?? '';
+    expect(Date.parse(iso ?? '')).toBe(Math.floor(Date.parse(generatedAt) / 1000) * 1000);
+    for (const label of await page.locator('#chart-depth text').allTextContents()) {
+      if (label.includes(':')) expect(label).toMatch(/^\d{2}:\d{2}:\d{2}\+05:30$/);
+    }
+    // Style and script come from the exporter as files, under a policy without 'unsafe-inline'.
+    const res = await fetch(`${exporter.url}/`);
+    const policy = res.headers.get('content-security-policy') ?? '';
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain('unsafe-inline');
+    expect(await res.text()).not.toMatch(/<style|<script>|style=/);
+    for (const asset of ['page/dashboard.css', 'page/dashboard.js']) expect((await fetch(`${exporter.url}/${asset}`)).status).toBe(200);
+
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'exporter-dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);
     await queue.close();
+  });
+});
+
+describe('the page files', () => {
+  it('ship beside the compiled module and beside the bundle, the same as in src', async () => {
+    const src = path.join(ROOT, 'src/exporter/page');
+    const names = (await readdir(src)).sort();
+    expect(names).toEqual(['dashboard.css', 'dashboard.js', 'index.html']);
+    for (const built of ['dist/exporter/page', 'dist/bundle/page']) {
+      expect((await readdir(path.join(ROOT, built))).sort(), built).toEqual(names);
+      for (const name of names)
+        expect(await readFile(path.join(ROOT, built, name), 'utf8'), `${built}/${name}`).toBe(await readFile(path.join(src, name), 'utf8'));
+    }
+  });
+
+  it('are found from the source module and from the compiled one', async () => {
+    const compiled = (await import(path.join(ROOT, 'dist/exporter/dashboard-page.js'))) as { DashboardPage: typeof DashboardPage };
+    for (const page of [new DashboardPage(), new compiled.DashboardPage()]) {
+      for (const route of PAGE_PATHS) expect((await page.file(route))?.body.length, route).toBeGreaterThan(0);
+    }
   });
 });

@@ -15,10 +15,11 @@ import type { Manifest } from '../../src/shared/batch/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
+import { chunkResult } from '../helpers/chunk-result.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
-import { sampleSum, sampleValue } from '../helpers/metrics-text.js';
+import { parseMetricsText, sampleSum, sampleValue } from '../helpers/metrics-text.js';
 import { checkMetrics } from '../helpers/promtool.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
@@ -239,10 +240,56 @@ describe('batchinfer exporter', () => {
     expect(await head.text()).toBe('');
   });
 
+  it('publishes label values users chose as they wrote them: quotes, backslashes, newlines, unicode', async () => {
+    const prefix = freshPrefix('labels');
+    const exporter = await startService('exporter', { REDIS_URL: server.url, QUEUE_PREFIX: prefix });
+    services.push(exporter);
+    const store = new BatchStore(redis, prefix, 3600);
+    const labelSets = [
+      { team: 'a"b', project: 'back\\slash/and/slashes' },
+      { team: 'new\nline', project: 'équipe 😀 数据' },
+      { team: '\\n is two characters', project: '{}=,"' },
+      // Sets that a label store keyed by `name:value,` would take for one.
+      { team: '', project: 'p,team:t' },
+      { team: 't,team:', project: 'p' },
+    ];
+    for (const [i, labels] of labelSets.entries()) {
+      const id = `hostile-${i}`;
+      await store.create(id, {
+        datasetUrl: 'file:///d.jsonl',
+        format: 'jsonl',
+        model: 'sum',
+        chunkSize: 10,
+        outputUrl: 'file:///tmp/bi-labels-out',
+        labels,
+        schedule: `${labels.team}|${labels.project}`,
+      });
+      await store.markIngested(id, 1, 10);
+      await store.recordChunk(id, 0, chunkResult(i + 1, 0, { costUsd: i + 1 }));
+    }
+    const text = await scrapeWhen(
+      exporter,
+      (t) => parseMetricsText(t).samples.filter((x) => x.name === 'batchinfer_cost_usd_total').length === labelSets.length,
+      'every label set published',
+    );
+    for (const [i, labels] of labelSets.entries()) {
+      const where = JSON.stringify(labels);
+      expect(sampleValue(text, 'batchinfer_cost_usd_total', { ...labels, model: 'sum' }), where).toBe(i + 1);
+      expect(sampleValue(text, 'batchinfer_records_total', { ...labels, model: 'sum', outcome: 'succeeded' }), where).toBe(i + 1);
+      expect(
+        sampleValue(text, 'batchinfer_schedule_last_start_timestamp_seconds', { schedule: `${labels.team}|${labels.project}` }),
+        where,
+      ).toBeGreaterThan(0);
+    }
+    await expectPromtoolClean(text);
+  });
+
   it('answers 503 on /metrics while Redis is down, never stale numbers', async () => {
     const own = await startTestRedis();
     const exporter = await startService('exporter', { REDIS_URL: own.url, QUEUE_PREFIX: freshPrefix('down') });
     services.push(exporter);
+    // /healthz answers before the Redis connection is up; a scrape before that is a 503 too.
+    await waitUntil(async () => (await fetch(`${exporter.url}/readyz`)).status === 200, { what: 'the exporter connected to Redis' });
     expect((await fetch(`${exporter.url}/metrics`)).status).toBe(200);
     await own.stop();
     // No stale numbers: a scrape fails (Prometheus records up=0), it never reports depth 0.

@@ -1,9 +1,10 @@
 /**
- * A real Prometheus scraping the exporter every second, with the PrometheusRule's groups
- * loaded: the autoscaling query follows the queue as it fills and drains, cost and CPU per
- * team match the status API, every PromQL expression of the dashboard and the rules is
- * valid and reads only metrics the exporter publishes, and the budget and missed-schedule
- * alerts go off when they should. promtool checks the rules.
+ * A real Prometheus scraping two exporter replicas every second (as the Deployment runs them),
+ * with the PrometheusRule's groups loaded: the autoscaling query follows the queue as it fills
+ * and drains and counts each chunk once, cost and CPU per team match the status API, every
+ * PromQL expression of the dashboard and the rules is valid, reads only metrics the exporter
+ * publishes and gives the same answer from two replicas as from one, and the budget and
+ * missed-schedule alerts go off when they should. promtool checks the rules.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { ROOT, startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { parseMetricsText } from '../helpers/metrics-text.js';
+import type { Expression } from '../helpers/monitoring-files.js';
 import {
   dashboardExpressions,
   metricNames,
@@ -28,7 +30,7 @@ import {
   writeRuleFile,
 } from '../helpers/monitoring-files.js';
 import { startPrometheus } from '../helpers/prometheus.js';
-import type { TestPrometheus } from '../helpers/prometheus.js';
+import type { PromSample, TestPrometheus } from '../helpers/prometheus.js';
 import { checkRules } from '../helpers/promtool.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
@@ -54,6 +56,50 @@ afterAll(async () => {
   await redis?.quit();
   await server?.stop();
 });
+
+/** The expression on one exporter replica only: every batchinfer_ selector gets `instance="<target>"`. */
+function onInstance(expr: string, instance: string): string {
+  return expr.replace(/\b(batchinfer_[a-z_]+)\b(\{)?/g, (_, name: string, brace: string | undefined) =>
+    brace ? `${name}{instance="${instance}", ` : `${name}{instance="${instance}"}`,
+  );
+}
+
+/**
+ * Every expression gives the same series from both replicas as from `instance` alone, at one
+ * evaluation time. Replicas are scraped up to a second apart, so ages and rates may differ a
+ * little; a series counted once per replica is off by 100 %.
+ */
+async function expectReplicaSafe(expressions: Expression[], instance: string): Promise<void> {
+  const prom = prometheus as TestPrometheus;
+  const time = Date.now() / 1000;
+  // Windows that hold the whole test, so counters' growth shows (a 5 s rate would be 0 by then).
+  const evaluable = (expr: string): string => withGrafanaVariables(expr.replaceAll('$__rate_interval', '5m').replaceAll('$__range', '5m'));
+  const byLabels = (samples: PromSample[]): Map<string, number> =>
+    new Map(samples.map((s) => [JSON.stringify(Object.entries(s.metric).sort(([a], [b]) => a.localeCompare(b))), s.value]));
+  for (const { where, expr } of expressions) {
+    const [both, one] = await Promise.all([prom.query(evaluable(expr), time), prom.query(onInstance(evaluable(expr), instance), time)]);
+    const [all, single] = [byLabels(both), byLabels(one)];
+    expect([...all.keys()].sort(), `${where}: series from two replicas vs one`).toEqual([...single.keys()].sort());
+    for (const [labels, value] of all) {
+      const alone = single.get(labels) as number;
+      if (Number.isNaN(value) && Number.isNaN(alone)) continue;
+      expect(Math.abs(value - alone), `${where} ${labels}: ${value} from two replicas, ${alone} from one`).toBeLessThanOrEqual(
+        0.4 * Math.max(Math.abs(value), Math.abs(alone)) + 1e-12,
+      );
+    }
+  }
+}
+
+/**
+ * Waits until Prometheus has scraped every replica three more times, so what is compared has
+ * settled in both (a series one replica's scrape caught a moment before the other's would be
+ * missing from one side, or a step behind).
+ */
+async function threeMoreScrapes(): Promise<void> {
+  const scrapes = async (): Promise<number> => (await scalar('min(count_over_time(up{job="batchinfer-exporter"}[10m]))')) ?? 0;
+  const before = await scrapes();
+  await waitUntil(async () => (await scrapes()) >= before + 3, { what: 'three more scrapes of each replica', timeoutMs: 30_000 });
+}
 
 /** The single value of an instant query, or undefined when it has no result. */
 async function scalar(expr: string): Promise<number | undefined> {
@@ -103,7 +149,7 @@ describe('the exporter scraped by a real Prometheus', () => {
     }
   });
 
-  it('follows the queue, agrees with the status API on cost, and evaluates every dashboard and alert expression', async () => {
+  it('follows the queue, agrees with the status API on cost, and evaluates every dashboard and alert expression, with two exporters', async () => {
     const prefix = freshPrefix('prom');
     const output = path.join(dir, 'out');
     const env = {
@@ -117,9 +163,16 @@ describe('the exporter scraped by a real Prometheus', () => {
       TEAM_BUDGETS_USD: JSON.stringify({ X: 1e-12 }),
       SCHEDULE_MAX_INTERVAL_SECONDS: JSON.stringify({ nightly: 1 }),
     };
-    const [producer, exporter] = await Promise.all([startService('producer', env), startService('exporter', env)]);
-    services.push(producer, exporter);
-    prometheus = await startPrometheus({ targets: [`127.0.0.1:${exporter.port}`], ruleFiles: [await writeRuleFile(dir)] });
+    // Two exporter replicas on the same Redis, both scraped, as k8s/base/exporter.yaml runs them.
+    const [producer, exporter, replica] = await Promise.all([
+      startService('producer', env),
+      startService('exporter', env),
+      startService('exporter', env),
+    ]);
+    services.push(producer, exporter, replica);
+    const instance = `127.0.0.1:${exporter.port}`;
+    prometheus = await startPrometheus({ targets: [instance, `127.0.0.1:${replica.port}`], ruleFiles: [await writeRuleFile(dir)] });
+    const expressions = [...(await dashboardExpressions()), ...(await ruleExpressions())];
 
     // Chunks waiting and no consumer: Prometheus sees exactly what BullMQ holds.
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 500);
@@ -140,6 +193,20 @@ describe('the exporter scraped by a real Prometheus', () => {
       what: `Prometheus to see ${waiting} chunks`,
       timeoutMs: 60_000,
     });
+    // Both replicas publish the depth (a plain sum counts it twice); the KEDA query counts it once.
+    await waitUntil(async () => (await scalar('sum(batchinfer_queue_depth{queue="chunks"})')) === 2 * waiting, {
+      what: 'Prometheus to scrape both replicas',
+      timeoutMs: 30_000,
+    });
+    expect(await scalar(AUTOSCALING_QUERY)).toBe(waiting);
+    // Ages well past the second that separates the two replicas' scrapes, then every dashboard
+    // and alert expression, with chunks waiting: as from one replica.
+    await waitUntil(async () => ((await scalar('max(batchinfer_queue_oldest_waiting_age_seconds)')) ?? 0) > 8, {
+      what: 'the oldest chunk to wait 8 s',
+      timeoutMs: 30_000,
+    });
+    await threeMoreScrapes();
+    await expectReplicaSafe(expressions, instance);
 
     // A scheduled batch that started once and not again.
     const store = new BatchStore(redis, prefix, 3600);
@@ -165,21 +232,22 @@ describe('the exporter scraped by a real Prometheus', () => {
     // Cost and CPU per team: > 0 and the status API's figures.
     expect(done.cost.usd).toBeGreaterThan(0);
     expect(done.cost.cpuSeconds).toBeGreaterThan(0);
+    const once = (selector: string): string => `sum(max without (instance, pod) (${selector}))`;
     const cost = await waitUntil(
-      async () => ((v) => (v === done.cost.usd ? v : undefined))(await scalar('sum(batchinfer_cost_usd_total{team="X"})')),
-      {
-        what: 'Prometheus to scrape the final cost',
-      },
+      async () => ((v) => (v === done.cost.usd ? v : undefined))(await scalar(once('batchinfer_cost_usd_total{team="X"}'))),
+      { what: 'Prometheus to scrape the final cost' },
     );
     expect(cost).toBe(done.cost.usd);
-    expect(await scalar('sum(batchinfer_cpu_seconds_total{team="X"})')).toBe(done.cost.cpuSeconds);
-    expect(await scalar('sum(batchinfer_records_total{team="X", outcome="succeeded"})')).toBe(done.records.succeeded);
+    expect(await scalar(once('batchinfer_cpu_seconds_total{team="X"}'))).toBe(done.cost.cpuSeconds);
+    expect(await scalar(once('batchinfer_records_total{team="X", outcome="succeeded"}'))).toBe(done.records.succeeded);
+    await waitUntil(async () => (await scalar('sum(batchinfer_cost_usd_total{team="X"})')) === 2 * done.cost.usd, {
+      what: 'both replicas to publish the final cost',
+    });
 
     // Every expression of the dashboard and the rules: valid PromQL, reading only families
     // the exporter publishes (a typo in a name would otherwise just give an empty panel).
     const families = new Set(parseMetricsText(await (await fetch(`${exporter.url}/metrics`)).text()).families.keys());
     const published = (name: string): boolean => families.has(name) || families.has(name.replace(/_(bucket|sum|count)$/, ''));
-    const expressions = [...(await dashboardExpressions()), ...(await ruleExpressions())];
     expect(expressions.length).toBeGreaterThan(25);
     for (const { where, expr } of expressions) {
       const names = metricNames(expr);
@@ -189,10 +257,12 @@ describe('the exporter scraped by a real Prometheus', () => {
     }
     // A few of them give the numbers the test made.
     expect(await scalar('max(batchinfer_consumers)')).toBe(1);
-    // Counters start at 0 when a batch is created, so increase() counts the first chunk too.
-    expect(await scalar(withGrafanaVariables('sum by (team) (increase(batchinfer_cost_usd_total{team="X"}[$__range]))'))).toBeGreaterThan(
-      0,
+    // Counters start at 0 when a batch is created, so increase() counts the first chunk too
+    // (the subquery's steps are whole seconds: its newest step may lag the newest sample by one).
+    const rangeCost = withGrafanaVariables(
+      'sum by (team) (increase((max without (instance, pod) (batchinfer_cost_usd_total{team="X"}))[$__range:$__interval]))',
     );
+    await waitUntil(async () => ((await scalar(rangeCost)) ?? 0) > 0, { what: 'the range increase of the cost', timeoutMs: 10_000 });
 
     // The alerts: over budget (both thresholds, no `for`) and the missed nightly run (pending for 5 min).
     await waitUntil(
@@ -216,5 +286,21 @@ describe('the exporter scraped by a real Prometheus', () => {
         .filter((n) => !/Budget|ScheduledRunMissed/.test(n));
     await waitUntil(async () => (await others()).length === 0, { what: 'no other alert', timeoutMs: 30_000 }).catch(() => undefined);
     expect(await others()).toEqual([]);
+
+    // The queue drained, counters grown, nothing moving for a while (a change caught by one
+    // replica's scrape and not yet by the other's is not what this compares): every
+    // expression gives from two replicas what it gives from one.
+    await threeMoreScrapes();
+    await expectReplicaSafe(expressions, instance);
+
+    // One replica gone (a node drained): the other one answers, the figures stay the same.
+    await replica.stop();
+    // batchinfer_consumers has one series per replica: one left once the stopped one is stale.
+    await waitUntil(async () => (await scalar('count(batchinfer_consumers)')) === 1, {
+      what: 'Prometheus to mark the stopped replica stale',
+      timeoutMs: 30_000,
+    });
+    expect(await scalar(AUTOSCALING_QUERY)).toBe(0);
+    expect(await scalar(once('batchinfer_cost_usd_total{team="X"}'))).toBe(done.cost.usd);
   });
 });

@@ -190,9 +190,24 @@ describe('the pieces fit', () => {
     expect(at(monitor, 'spec', 'endpoints', 0, 'path')).toBe('/metrics');
   });
 
+  it('runs two exporters that a voluntary disruption cannot both take down', () => {
+    const exporter = find(docs, 'apps/v1', 'Deployment', 'exporter');
+    expect(containersOf(exporter)[0]?.args).toEqual(['exporter']);
+    const replicas = at<number>(exporter, 'spec', 'replicas');
+    expect(replicas).toBe(2);
+    const budget = find(docs, 'policy/v1', 'PodDisruptionBudget', 'exporter');
+    const minAvailable = at<number>(budget, 'spec', 'minAvailable');
+    expect(minAvailable).toBeGreaterThanOrEqual(1);
+    expect(minAvailable, 'a budget as large as the replica count blocks every node drain').toBeLessThan(replicas);
+    expect(at(budget, 'spec', 'selector', 'matchLabels')).toEqual(at(exporter, 'spec', 'selector', 'matchLabels'));
+    // The page's history is per replica: a browser stays on one.
+    expect(at(find(docs, 'v1', 'Service', 'exporter'), 'spec', 'sessionAffinity')).toBe('ClientIP');
+  });
+
   it('scales consumers on the exporter depth metric, the same query and target on both variants', () => {
     expect(SHARED_METRICS).toContain(QUEUE_DEPTH_METRIC);
-    expect(SCALE_QUERY).toBe('sum(batchinfer_queue_depth{queue="chunks"})');
+    // Every exporter replica publishes the depth: one replica's value, then the sum over queues.
+    expect(SCALE_QUERY).toBe('sum(max without (instance, pod) (batchinfer_queue_depth{queue="chunks"}))');
     const annotations = at<Record<string, string>>(
       find(docs, 'serving.knative.dev/v1', 'Service', 'consumer'),
       'spec',
