@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { BatchStore } from '../shared/batch/batch-store.js';
 import type { Config } from '../shared/config/config.js';
 import { answerHealth, closeServer, listen, sendJson } from '../shared/http/health-server.js';
-import { createRedis } from '../shared/redis.js';
+import { createRedis, redisEndpoint } from '../shared/redis.js';
 import { AccountingReader } from './accounting-reader.js';
 import { DashboardPage, PAGE_CONTENT_SECURITY_POLICY, PAGE_PATHS } from './dashboard-page.js';
 import { ExporterMetrics } from './exporter-metrics.js';
@@ -32,7 +32,7 @@ export interface ExporterService {
 export async function startExporter(config: Config, logger: Logger): Promise<ExporterService> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the exporter');
   // Request-path connection: a scrape while Redis is down fails at once instead of queueing.
-  const redis = createRedis(config.redisUrl, 'request');
+  const redis = createRedis(redisEndpoint(config), 'request');
   let redisErrors = 0;
   const onRedisError = (err: Error): void => {
     if (redisErrors++ === 0) logger.warn({ err }, 'Redis connection error (scrapes answer 503 until it is back)');

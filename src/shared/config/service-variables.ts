@@ -34,7 +34,7 @@ export const REDIS_VARIABLES = {
     read: readRedisUrl,
   }),
   redisTlsCa: parsed('REDIS_TLS_CA_FILE', {
-    services: ['producer', 'consumer', 'run'],
+    services: SERVICES_AND_RUN,
     doc: "PEM file of the CA that signed the Redis server's certificate, for `rediss://` to a private CA. Read at start.",
     note: "The server's certificate is always verified: without this file, against the system's trusted CAs.",
     accepts: 'a file path',
