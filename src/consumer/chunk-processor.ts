@@ -22,6 +22,7 @@ import { ATTR, attrs, inSpan, MESSAGING, recordError, tracer } from '../shared/o
 import type { ChunkData } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
 import type { BatchSinks } from './batch-sinks.js';
+import type { ChunkReader } from './chunk-reader.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
 import type { RecordPipeline } from './record-pipeline.js';
 
@@ -30,6 +31,7 @@ export interface ChunkProcessorOptions {
   logger: Logger;
   models: ModelContext;
   sinks: BatchSinks;
+  reader: ChunkReader;
   pipeline: RecordPipeline;
   accounting: AttemptAccounting;
 }
@@ -148,7 +150,8 @@ export class ChunkProcessor {
     const spec = parseModelRef(chunk.model, this.options.models);
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
     signal?.throwIfAborted();
-    const scored = await this.options.pipeline.score(chunk, model, sink, signal);
+    const parsed = await this.options.reader.read(chunk, signal);
+    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal);
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }
@@ -165,7 +168,9 @@ export class ChunkProcessor {
     } catch (err) {
       if (!(err instanceof OutputRefusedError)) throw err;
     }
-    const records = await this.options.pipeline.writeFailed(chunk, sink, `chunk failed: ${reason}`);
+    // The records are read again to name each one in the error file.
+    const parsed = await this.options.reader.read(chunk);
+    const records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
     await this.options.accounting.failed(chunk, records, failure, log);
     log.error({ reason, failure_reason: failure.reason, records }, 'chunk failed after all attempts');
   }

@@ -20,6 +20,7 @@ import { modelContext } from '../shared/models/registry.js';
 import { AttemptAccounting } from './attempt-accounting.js';
 import { AttemptClock } from './attempt-clock.js';
 import { BatchSinks } from './batch-sinks.js';
+import { ChunkReader } from './chunk-reader.js';
 import { ChunkFailedError, ChunkProcessor } from './chunk-processor.js';
 import type { ChunkOutcome } from './chunk-processor.js';
 import { ConsumerHeartbeat } from './consumer-heartbeat.js';
@@ -51,6 +52,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
     logger,
     models: modelContext(config),
     sinks: new BatchSinks(config.outputUrl),
+    reader: new ChunkReader(),
     pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio }),
     accounting: new AttemptAccounting({
       store,

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { context, trace } from '@opentelemetry/api';
 import type { Context, HrTime } from '@opentelemetry/api';
 import { UnrecoverableError } from 'bullmq';
-import { parseChunk } from '../shared/formats/record-parser.js';
+import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import { errorsName, partName } from '../shared/io/sinks/output-layout.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import type { Model } from '../shared/models/model.js';
@@ -42,9 +42,10 @@ const hrTimeAt = (perfNow: number): HrTime => {
   return [Math.floor(ms / 1000), Math.floor((ms % 1000) * 1e6)];
 };
 
-/** Parses a chunk and drops records whose feature count the model does not take (record errors). */
-function prepareRecords(chunk: ChunkData, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
-  const { records, errors } = parseChunk(chunk);
+/** Drops records whose feature count the model does not take (record errors). */
+function prepareRecords(parsed: ParsedChunk, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
+  const records = parsed.records;
+  const errors = [...parsed.errors];
   if (inputSize === undefined) return { valid: records, errors };
   const valid = records.filter((r) => r.features.length === inputSize);
   if (valid.length !== records.length) {
@@ -78,11 +79,12 @@ function numericSummary(predictions: readonly Prediction[]): { predictionSum: nu
 export class RecordPipeline {
   constructor(private readonly options: RecordPipelineOptions = {}) {}
 
-  /** Parses, scores and writes the chunk; the model's failures propagate (the attempt fails). */
-  async score(chunk: ChunkData, model: Model, sink: OutputSink, signal?: AbortSignal): Promise<ScoredChunk> {
+  /** Scores the chunk's parsed records and writes its files; the model's failures propagate (the attempt fails). */
+  async score(chunk: ChunkData, parsed: ParsedChunk, model: Model, sink: OutputSink, signal?: AbortSignal): Promise<ScoredChunk> {
     const prepareStart = performance.now();
-    const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: chunk.records.length }), (span) => {
-      const prepared = prepareRecords(chunk, model.inputSize);
+    const total = parsed.records.length + parsed.errors.length;
+    const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: total }), (span) => {
+      const prepared = prepareRecords(parsed, model.inputSize);
       span.setAttributes({ [ATTR.recordsSucceeded]: prepared.valid.length, [ATTR.recordsFailed]: prepared.errors.length });
       this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), prepared.errors);
       return prepared;
@@ -123,8 +125,8 @@ export class RecordPipeline {
    * A chunk that failed for good: every one of its records goes to its error file (with the
    * reason), and its part is removed. Returns how many records that is.
    */
-  async writeFailed(chunk: ChunkData, sink: OutputSink | undefined, reason: string): Promise<number> {
-    const { records, errors } = parseChunk(chunk);
+  async writeFailed(chunk: ChunkData, parsed: ParsedChunk, sink: OutputSink | undefined, reason: string): Promise<number> {
+    const { records, errors } = parsed;
     const all: RecordError[] = [
       ...errors,
       ...records.map((r) => ({ line: r.line, id: r.id, code: 'CHUNK_FAILED' as const, error: reason })),
