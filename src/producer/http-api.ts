@@ -45,22 +45,60 @@ export type Route = (req: http.IncomingMessage, res: http.ServerResponse, params
  */
 export type RouteEntry = [method: string, pattern: RegExp, handler: Route, options?: { public?: boolean; template?: string }];
 
-export async function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
+/**
+ * How much of a refused body is read and thrown away after answering, so the client gets to
+ * read the answer: closing the connection while it still writes makes fetch (undici) report
+ * EPIPE instead of the 413. Past this, the connection is cut after all.
+ */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a request body of at most `limitBytes`. Past the limit it rejects with
+ * {@link PayloadTooLargeError} at once, but leaves the request readable (never destroyed), so
+ * the answer can be sent and the rest drained (see {@link discardBody}).
+ */
+export function readBody(req: http.IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limitBytes) throw new PayloadTooLargeError(limitBytes);
-  const parts: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const part of req as AsyncIterable<Buffer>) {
+  if (declared > limitBytes) return Promise.reject(new PayloadTooLargeError(limitBytes));
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const onData = (part: Buffer): void => {
       size += part.length;
-      if (size > limitBytes) throw new PayloadTooLargeError(limitBytes);
-      parts.push(part);
+      if (size <= limitBytes) parts.push(part);
+      else {
+        stop();
+        reject(new PayloadTooLargeError(limitBytes));
+      }
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(parts));
+    };
+    const onClose = (): void => {
+      stop();
+      reject(new RequestAbortedError());
+    };
+    const onError = (err: Error): void => {
+      stop();
+      reject(new RequestAbortedError({ cause: err }));
+    };
+    function stop(): void {
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onError);
     }
-  } catch (err) {
-    if (err instanceof PayloadTooLargeError) throw err;
-    throw new RequestAbortedError({ cause: err });
-  }
-  return Buffer.concat(parts);
+    req.on('data', onData).once('end', onEnd).once('close', onClose).once('error', onError);
+  });
+}
+
+/** Reads and drops the rest of a request's body, up to {@link DRAIN_LIMIT_BYTES}; then cuts the connection. */
+export function discardBody(req: http.IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  let drained = 0;
+  req.on('data', (part: Buffer) => {
+    drained += part.length;
+    if (drained > DRAIN_LIMIT_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }
 
 export function parseJson(body: Buffer): unknown {
@@ -101,8 +139,6 @@ export function sendError(res: http.ServerResponse, err: unknown, logger: Logger
     const headers: http.OutgoingHttpHeaders = {};
     if (err instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
     if (err instanceof TooManyRequestsError) headers['retry-after'] = String(err.retryAfterSeconds);
-    // The rest of an oversized body is not worth reading: close instead of draining it.
-    if (err instanceof PayloadTooLargeError) headers.connection = 'close';
     if (!res.headersSent) sendJson(res, err.httpStatus, { error: body }, headers);
     return;
   }
@@ -194,10 +230,14 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     const route = matching.find(([m]) => m === method);
     if (!route) {
       const status = matching.length > 0 ? 405 : 404;
-      sendJson(res, status, {
-        error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` },
-      });
-      req.resume();
+      const methods = matching.flatMap(([m]) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+      sendJson(
+        res,
+        status,
+        { error: { code: status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND', message: `no route ${req.method} ${path}` } },
+        status === 405 ? { allow: methods.join(', ') } : {},
+      );
+      discardBody(req);
       return;
     }
     const [, pattern, handler, options] = route;
@@ -210,7 +250,7 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
         .catch((err: unknown) => {
           if (!(err instanceof BatchinferError)) recordError(span, err);
           sendError(res, err, deps.logger);
-          req.resume();
+          discardBody(req);
         });
     });
   };

@@ -73,7 +73,12 @@ describe('producer API', () => {
   it('answers 404 for an unknown batch and for unknown routes, 405 for a wrong method', async () => {
     expect((await fetch(`${producer.url}/v1/batches/does-not-exist`, { headers: auth })).status).toBe(404);
     expect((await fetch(`${producer.url}/nope`, { headers: auth })).status).toBe(404);
-    expect((await fetch(`${producer.url}/v1/batches`, { method: 'PUT', headers: auth })).status).toBe(405);
+    const wrong = await fetch(`${producer.url}/v1/batches`, { method: 'PUT', headers: auth });
+    expect(wrong.status).toBe(405);
+    // RFC 9110 §15.5.6: a 405 says which methods the route takes.
+    expect(wrong.headers.get('allow')).toBe('POST');
+    const wrongOnBatch = await fetch(`${producer.url}/v1/batches/some-id`, { method: 'PUT', headers: auth });
+    expect(wrongOnBatch.headers.get('allow')).toBe('GET, HEAD, DELETE');
   });
 
   it('answers HEAD on a GET route like GET, without a body', async () => {
@@ -94,6 +99,30 @@ describe('producer API', () => {
     const { status, json } = await post(JSON.stringify({ datasetUrl: dataset, labels: { x: 'y'.repeat(100_000) } }));
     expect(status).toBe(413);
     expect(json.error?.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it("answers a 5 MB body with a 413 that Node's fetch can read, declared or streamed, and keeps serving", async () => {
+    const big = JSON.stringify({ datasetUrl: dataset, labels: { x: 'y'.repeat(5 * 1024 * 1024) } });
+    // Declared length: refused before reading; the rest of the body is drained, not cut.
+    const declared = await post(big);
+    expect(declared).toMatchObject({ status: 413, json: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
+    // No length (chunked): refused once the limit is crossed.
+    const pieces = Array.from({ length: 80 }, () => new TextEncoder().encode('y'.repeat(64 * 1024)));
+    const streamed = await fetch(`${producer.url}/v1/batches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: new ReadableStream({
+        pull(controller) {
+          const piece = pieces.shift();
+          if (piece) controller.enqueue(piece);
+          else controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
+    expect((await post(JSON.stringify({ datasetUrl: dataset }))).status).toBe(202);
   });
 
   it('makes one batch for one idempotency key', async () => {
