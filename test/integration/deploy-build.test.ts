@@ -50,6 +50,14 @@ describe('kustomize builds (kubectl kustomize; skipped when kubectl is not insta
     },
   );
 
+  it.skipIf(!hasKustomize).each([['k8s'], ['knative']])(
+    '%s applies no example secret (examples live in k8s/examples/, applied by hand)',
+    (dir) => {
+      const examples = kustomize(dir).filter((o) => o.kind === 'Secret' || (o.metadata.annotations ?? {})['batchinfer.dev/example-values']);
+      expect(examples.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    },
+  );
+
   it.skipIf(!hasKustomize)('the plain and Knative sets differ only in how producer, consumer and schedules run', () => {
     const names = (objs: Obj[]): string[] => objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
     const plain = names(kustomize('k8s'));
