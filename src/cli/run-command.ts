@@ -190,8 +190,8 @@ function printHuman(summary: RunSummary): void {
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  // `run` reads local files; services allow only http(s) unless configured otherwise.
-  const config = loadConfig(process.env, { DATASET_ALLOWED_SCHEMES: 'file,http,https' });
+  // `run` reads local files; services do not unless configured to.
+  const config = loadConfig(process.env, { DATASET_ALLOWED_SCHEMES: 'file,http,https,s3' });
   // A local run is quiet unless LOG_LEVEL asks for more; its consumers log alike.
   const logLevel = config.explicitlySet.has('LOG_LEVEL') ? config.logLevel : 'warn';
   const options = readOptions(argv, config);

@@ -2,14 +2,14 @@
  * The plug-in contract: every registered model kind, dataset source, dataset format and
  * output scheme goes through the same cases (good input, bad input, error codes). A plug-in
  * registered without a fixture here fails the first test of its family, so a new one cannot
- * land untested. Real files, a real HTTP server.
+ * land untested. Real files, a real HTTP server, a real S3-compatible server (s3rver).
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FORMATS } from '../../src/shared/formats/registry.js';
 import { DEFAULT_SCHEMA, isFault } from '../../src/shared/formats/record-format.js';
 import type { RecordSchema } from '../../src/shared/formats/record-format.js';
@@ -19,9 +19,12 @@ import { SINK_SCHEMES } from '../../src/shared/io/sinks/registry.js';
 import { MODEL_KINDS, loadModel, parseModelRef } from '../../src/shared/models/registry.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
 import type { DatasetServer } from '../helpers/dataset-server.js';
+import { startS3rver } from '../helpers/s3-server.js';
+import type { TestS3 } from '../helpers/s3-server.js';
 
 let dir: string;
 let server: DatasetServer;
+let s3: TestS3;
 const CONTENT = '0123456789';
 
 beforeAll(async () => {
@@ -35,9 +38,18 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'object.jsonl'), CONTENT);
   server = await startDatasetServer();
   server.set('/object.jsonl', CONTENT);
+  s3 = await startS3rver();
+  // The registered s3 plug-ins use the SDK's own configuration, as in production.
+  for (const [name, value] of Object.entries(s3.env())) vi.stubEnv(name, value);
+  await s3.createBucket('contract');
+  for (const key of ['object.jsonl', 'folder/b.jsonl', 'folder/a.jsonl']) await s3.put('contract', key, CONTENT);
+  await s3.put('contract', 'folder/empty.jsonl', '');
+  await s3.put('contract', 'folder/sub/', '');
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
   await server.stop();
+  await s3.stop();
 });
 
 const names = <T>(items: readonly T[], name: (item: T) => string): string[] => items.map(name).sort();
@@ -96,6 +108,7 @@ describe('dataset sources', () => {
       folder: pathToFileURL(path.join(dir, 'folder')).toString(),
     }),
     http: () => ({ object: server.url('/object.jsonl'), missing: server.url('/missing.jsonl'), refusedHost: server.url('/object.jsonl') }),
+    s3: () => ({ object: 's3://contract/object.jsonl', missing: 's3://contract/missing.jsonl', folder: 's3://contract/folder/' }),
   };
 
   it('has a fixture for every registered source', () => {
@@ -184,6 +197,7 @@ describe('output schemes', () => {
       await writeFile(path.join(dir, 'a-file'), '');
       return { root: pathToFileURL(root).toString(), unwritable: pathToFileURL(path.join(dir, 'a-file', 'below')).toString() };
     },
+    s3: () => Promise.resolve({ root: 's3://contract/out', unwritable: 's3://no-such-bucket/out' }),
   };
 
   it('has a fixture for every registered scheme', () => {

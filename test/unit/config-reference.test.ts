@@ -40,11 +40,11 @@ describe('configuration reference', () => {
     );
   });
 
-  it('defines exactly the variables loadConfig reads (plus those only the OTel exporter reads)', () => {
+  it('defines exactly the variables loadConfig reads (plus those only the OTel exporter or the AWS SDK reads)', () => {
     const readHere = CONFIG_VARIABLES.filter((v) => v.readHere).map((v) => v.name);
     expect([...namesLoadConfigReads()].sort()).toEqual([...readHere].sort());
     const libraryOnly = CONFIG_VARIABLES.filter((v) => !v.readHere).map((v) => v.name);
-    expect(libraryOnly.every((name) => name.startsWith('OTEL_'))).toBe(true);
+    expect(libraryOnly.every((name) => /^(OTEL|AWS)_/.test(name))).toBe(true);
   });
 
   it('defines each variable once, with the commands it affects and a one-line description', () => {

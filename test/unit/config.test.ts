@@ -24,7 +24,8 @@ describe('loadConfig', () => {
       model: 'sum',
       chunkSize: 1000,
       queuePrefix: '{batchinfer}',
-      datasetAllowedSchemes: ['http', 'https'],
+      datasetAllowedSchemes: ['http', 'https', 's3'],
+      s3ForcePathStyle: false,
       datasetAllowPrivateNetworks: false,
       costPerCpuHour: 0.04,
       costPerMemoryGbHour: 0.005,
@@ -272,6 +273,7 @@ describe('loadConfig', () => {
       queuePrefix: string;
       port: number;
       outputUrl: string;
+      s3ForcePathStyle: boolean;
       model: string;
       modelRoot: string;
       chunkSize: number;

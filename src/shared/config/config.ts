@@ -26,6 +26,7 @@ import {
 } from './dataset-variables.js';
 import type { Env } from './readers.js';
 import { CHUNK_SECTION, CHUNK_VARIABLES, REDIS_SECTION, REDIS_VARIABLES, SERVICE_SECTION, SERVICE_VARIABLES } from './service-variables.js';
+import { STORAGE_SECTION, STORAGE_VARIABLES } from './storage-variables.js';
 import { readTelemetryConfig, TELEMETRY_SECTION } from './telemetry-variables.js';
 import type { TelemetryConfig } from './telemetry-variables.js';
 import { readTable } from './variable.js';
@@ -51,6 +52,7 @@ export type Config = Flat<
     TableValues<typeof LIMIT_VARIABLES> &
     TableValues<typeof MODEL_VARIABLES> &
     TableValues<typeof OUTPUT_VARIABLES> &
+    TableValues<typeof STORAGE_VARIABLES> &
     TableValues<typeof COST_VARIABLES> &
     TableValues<typeof EXPORTER_VARIABLES> &
     TableValues<typeof KNATIVE_SINK_VARIABLES> &
@@ -78,6 +80,7 @@ export const CONFIG_SECTIONS: readonly Section[] = [
   LIMIT_SECTION,
   MODEL_SECTION,
   OUTPUT_SECTION,
+  STORAGE_SECTION,
   COST_SECTION,
   EXPORTER_SECTION,
   KNATIVE_SECTION,
@@ -119,6 +122,7 @@ export function loadConfig(processEnv: Env = process.env, defaults: Env = {}): C
     ...readTable(REDIS_VARIABLES, env),
     ...readTable(SERVICE_VARIABLES, env),
     ...readTable(OUTPUT_VARIABLES, env),
+    ...readTable(STORAGE_VARIABLES, env),
     ...readTable(MODEL_VARIABLES, env),
     ...readTable(CHUNK_VARIABLES, env),
     ...readTable(DATASET_VARIABLES, env),
@@ -130,4 +134,9 @@ export function loadConfig(processEnv: Env = process.env, defaults: Env = {}): C
     ...readTable(CLIENT_VARIABLES, env),
     explicitlySet,
   };
+}
+
+/** The object-storage settings alone: read by the S3 client when a process first touches `s3://` (it gets no Config). */
+export function readStorageConfig(processEnv: Env = process.env): TableValues<typeof STORAGE_VARIABLES> {
+  return readTable(STORAGE_VARIABLES, processEnv);
 }

@@ -10,9 +10,12 @@ const INGESTERS = ['producer', 'run'] as const;
 export const DATASET_VARIABLES = {
   datasetAllowedSchemes: list('DATASET_ALLOWED_SCHEMES', {
     services: INGESTERS,
-    default: ['http', 'https'],
-    defaultHint: '`run`: `file,http,https`',
+    default: ['http', 'https', 's3'],
+    defaultHint: '`run`: `file,http,https,s3`',
     doc: 'Dataset URL schemes accepted.',
+    note:
+      '`s3` reads from the store the operator configured (`AWS_ENDPOINT_URL_S3`, or AWS) with the credentials of the process: a user ' +
+      'picks a bucket and key, never a host. Take `s3` out where users must not read every bucket those credentials can read.',
   }),
   datasetAllowPrivateNetworks: flag('DATASET_ALLOW_PRIVATE_NETWORKS', {
     services: INGESTERS,
@@ -108,8 +111,9 @@ export const OUTPUT_VARIABLES = {
     doc: "Output root: batches are written under it, and a request's `outputUrl` must lie inside it. `run --output` overrides.",
     note:
       'Consumers check every chunk against it (a chunk on the queue could have been written by anyone with access to Redis), so producer ' +
-      'and consumers must share one `OUTPUT_URL`; in Kubernetes, a volume mounted at the same path in both.',
-    accepts: 'a URL (`file://` is the only sink today)',
+      'and consumers must share one `OUTPUT_URL`: in Kubernetes, `s3://bucket/prefix` (see [docs/storage.md](storage.md)) or a volume ' +
+      'mounted at the same path in both.',
+    accepts: 'a folder path, a `file://` URL or `s3://bucket/prefix`',
     shownDefault: '`file://<tmpdir>/batchinfer-output` (`run`: `./output`)',
     read: (env) => readUrl(env, 'OUTPUT_URL') ?? pathToFileURL(path.join(os.tmpdir(), 'batchinfer-output')).toString(),
   }),

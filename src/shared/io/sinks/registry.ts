@@ -9,8 +9,9 @@ import { OutputError, OutputRefusedError } from '../../errors.js';
 import { fileSinkScheme } from './file-sink.js';
 import { PLAIN_BATCH_ID } from './output-layout.js';
 import type { OutputSink, SinkScheme } from './output-sink.js';
+import { s3SinkScheme } from './s3-sink.js';
 
-export const SINK_SCHEMES: readonly SinkScheme[] = [fileSinkScheme];
+export const SINK_SCHEMES: readonly SinkScheme[] = [fileSinkScheme, s3SinkScheme];
 
 const HAS_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 

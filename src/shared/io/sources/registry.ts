@@ -3,8 +3,9 @@ import { DatasetRefusedError } from '../../errors.js';
 import type { DatasetSource } from './dataset-source.js';
 import { fileSource } from './file-source.js';
 import { httpSource } from './http-source.js';
+import { s3Source } from './s3-source.js';
 
-export const SOURCES: readonly DatasetSource[] = [fileSource, httpSource];
+export const SOURCES: readonly DatasetSource[] = [fileSource, httpSource, s3Source];
 
 /** The source of a dataset URL, after checking its scheme is allowed (`DATASET_ALLOWED_SCHEMES`) and readable. */
 export function sourceFor(url: URL, allowedSchemes: readonly string[]): DatasetSource {
