@@ -279,12 +279,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     const manifestText = await sink.read(MANIFEST_NAME);
     const manifest = manifestText ? (JSON.parse(manifestText) as Manifest) : undefined;
     const wallSeconds = (Date.now() - started) / 1000;
+    // A local folder as a path; object storage as its URL.
+    const folder = sink.url.startsWith('file:') ? fileURLToPath(sink.url) : sink.url;
     const summary: RunSummary = {
       ...manifest,
       id,
       status: view.status,
-      output: fileURLToPath(sink.url),
-      manifest: manifest ? path.join(fileURLToPath(sink.url), MANIFEST_NAME) : null,
+      output: folder,
+      manifest: manifest ? `${folder}${sink.url.startsWith('file:') ? path.sep : '/'}${MANIFEST_NAME}` : null,
       records: view.records,
       chunks: view.chunks,
       wallSeconds,

@@ -17,6 +17,7 @@ import type { BatchRequest, BatchStatus } from '../shared/types.js';
 import { addressPolicy } from '../shared/io/address-policy.js';
 import { sourceFor } from '../shared/io/sources/registry.js';
 import type { Resolver } from '../shared/io/address-policy.js';
+import { BatchChecks } from './batch-checks.js';
 import { IngestAdmission } from './ingest-admission.js';
 import type { IngestSlot } from './ingest-admission.js';
 import { ingest } from './ingest.js';
@@ -81,6 +82,7 @@ function resumedTraceContext(traceId: string | undefined): Context {
 export class BatchService {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private readonly admission: IngestAdmission;
+  private readonly checks: BatchChecks;
 
   constructor(
     private readonly deps: IngestDeps & {
@@ -92,6 +94,7 @@ export class BatchService {
     },
   ) {
     this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
+    this.checks = new BatchChecks(deps.config);
   }
 
   /** Number of ingests in progress (for shutdown and load shedding). */
@@ -105,8 +108,11 @@ export class BatchService {
    * batch is returned and nothing new starts.
    *
    * Throws {@link TooManyRequestsError} when `MAX_CONCURRENT_INGESTS` are running (before
-   * anything is stored, so a retry is clean), and `DatasetRefusedError` when the dataset's
-   * host is refused (before anything connects to it).
+   * anything is stored, so a retry is clean), `DatasetRefusedError` when the dataset's host is
+   * refused (before anything connects to it), and a `ValidationError` with the code when the
+   * output location refuses writes (`OUTPUT_NOT_WRITABLE`) or the dataset is known missing
+   * (`DATASET_NOT_FOUND`, `DATASET_FORBIDDEN`). A scheduled submission skips those two: its
+   * batch is created and fails with the code, so the missed run shows and alerts.
    */
   async submit(request: BatchRequest, options: SubmitOptions = {}): Promise<SubmitResult> {
     const slot = this.admission.acquire(options.scheduled ?? false);
@@ -114,6 +120,7 @@ export class BatchService {
       // Network sources refuse private and metadata addresses here, before anything connects.
       const url = new URL(request.datasetUrl);
       await sourceFor(url, this.deps.config.datasetAllowedSchemes).admit(url, addressPolicy(this.deps.config), this.deps.resolver);
+      if (!options.scheduled) await this.checks.atSubmit(request);
       const parent = options.traceContext ?? context.active();
       const id = randomUUID();
       trace.getSpan(context.active())?.setAttribute(ATTR.batchId, id);
@@ -226,6 +233,8 @@ export class BatchService {
         { dataset: redactUrl(request.datasetUrl), model: request.model, chunk_size: request.chunkSize, attempt },
         resume ? 'ingest resumed' : 'ingest started',
       );
+      // Checked at submit already (then remembered), but not for scheduled runs and resumed ingests.
+      await this.checks.output(request.outputUrl);
       const result = await ingest(this.deps, id, request, signal, {
         ...(resume ? { expectedVersion: resume.expectedVersion } : {}),
         // Recorded before the first chunk is enqueued, so a resumed ingest can check it.

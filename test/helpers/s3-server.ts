@@ -10,10 +10,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { S3Store } from '../../src/shared/io/s3/s3-store.js';
 import type { S3StoreProvider } from '../../src/shared/io/s3/load-s3-store.js';
+import type { Manifest } from '../../src/shared/batch/batch-closer.js';
+import type { BatchOutput } from './output.js';
 
 export type S3ServerKind = 's3rver' | 'moto';
 
@@ -38,6 +40,8 @@ export interface TestS3 {
   put(bucket: string, key: string, body: string | Buffer): Promise<string>;
   /** The object's text, or undefined when there is none. */
   text(bucket: string, key: string): Promise<string | undefined>;
+  /** Every key under `prefix`, in order. */
+  keys(bucket: string, prefix: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,16 @@ function testS3(kind: S3ServerKind, endpoint: string, accessKeyId: string, stop:
         throw err;
       }
     },
+    async keys(bucket, prefix) {
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [o.Key])));
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+      return keys;
+    },
     async stop() {
       client.destroy();
       await stop();
@@ -139,4 +153,25 @@ export async function startMoto(): Promise<TestS3 | undefined> {
     child.kill('SIGTERM');
     await exited;
   });
+}
+
+const jsonLines = <T>(text: string): T[] =>
+  text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+
+/** A batch's output folder in a bucket, `<prefix>/<batchId>/`, read like `readBatchOutput` reads a local one. */
+export async function readS3BatchOutput(s3: TestS3, bucket: string, prefix: string, batchId: string): Promise<BatchOutput> {
+  const dir = `${prefix === '' ? '' : `${prefix}/`}${batchId}/`;
+  const files = (await s3.keys(bucket, dir)).map((key) => key.slice(dir.length)).sort();
+  const out: BatchOutput = { dir: `s3://${bucket}/${dir}`, predictions: [], errors: [], manifest: undefined, files, strays: [] };
+  for (const name of files) {
+    const text = (await s3.text(bucket, `${dir}${name}`)) ?? '';
+    if (/^part-\d{5,}\.jsonl$/.test(name)) out.predictions.push(...jsonLines<BatchOutput['predictions'][number]>(text));
+    else if (/^errors-\d{5,}\.jsonl$/.test(name)) out.errors.push(...jsonLines<BatchOutput['errors'][number]>(text));
+    else if (name === 'manifest.json') out.manifest = JSON.parse(text) as Manifest;
+    else out.strays.push(name);
+  }
+  return out;
 }

@@ -76,7 +76,7 @@ describe('batch.completed CloudEvent', () => {
       chunks: { total: null, enqueued: 3, completed: 2, failed: 0 },
       records: { total: null, read: 30, succeeded: 19, failed: 1 },
       cost: manifest.cost,
-      output: { url: 'file:///out', parts: 2 },
+      output: { url: 'file:///out/b-43', parts: 2 },
       failedChunks: [],
       createdAt: '2025-01-01T00:00:00.000Z',
       ingestedAt: null,

@@ -331,7 +331,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(45);
+    expect(Object.keys(loadConfig({})).length).toBe(46);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 

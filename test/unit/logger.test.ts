@@ -14,6 +14,18 @@ describe('logger', () => {
     expect(line.trace_id).toBeUndefined();
   });
 
+  it('redacts AWS credentials, should an SDK object reach a log call', () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const logger = createLogger({ service: 'producer', level: 'info', destination: out });
+    const credentials = { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', sessionToken: 'session' };
+    logger.info({ credentials, client: { credentials }, config: { secretAccessKey: 'secret-key', sessionToken: 'session' } }, 'x');
+    expect(text).not.toContain('secret-key');
+    expect(text).not.toContain('session"');
+    expect(JSON.parse(text)).toMatchObject({ credentials: '[redacted]', config: { secretAccessKey: '[redacted]' } });
+  });
+
   it('formats JSON lines for people on a terminal and leaves other lines alone', async () => {
     const format = await prettyFormatter(false);
     const text = format(

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { BatchStore } from './batch-store.js';
 import { redactUrl } from '../observability/redact.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
-import { openBatchSink } from '../io/sinks/registry.js';
+import { openBatchFolder } from '../io/sinks/registry.js';
 import { ATTR, inSpan } from '../observability/tracing.js';
 import type { BatchSummary, BatchView } from '../types.js';
 
@@ -115,7 +115,7 @@ export class BatchCloser {
     if (!view || view.status !== 'running') return undefined;
     // Through the same containment rule as every chunk's writes: the manifest too stays inside
     // this process's OUTPUT_URL, whatever the batch's stored output location says.
-    const sink = openBatchSink(view.output.url, batchId, this.outputRoot);
+    const sink = openBatchFolder(view.output.url, batchId, this.outputRoot);
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
     await sink.discardIncomplete();
     const names = (await sink.list()).sort();

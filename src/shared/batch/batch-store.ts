@@ -18,6 +18,7 @@ import {
 } from './keys.js';
 import type { MetricKeys } from './keys.js';
 import type { BatchRequest, BatchStatus, BatchView } from '../types.js';
+import { batchFolderUrl } from '../io/sinks/registry.js';
 
 /** What one attempt at a chunk cost and how long it waited and ran, whatever its outcome. */
 export interface AttemptUsage {
@@ -609,7 +610,8 @@ function toView(h: Record<string, string>, failedChunks: number[]): BatchView {
       usdPerRecord: processed > 0 ? usd / processed : 0,
       efficiency: allocated > 0 ? num(h.cpuSeconds) / allocated : null,
     },
-    output: { url: h.outputUrl ?? '', parts: num(h.parts) },
+    // The batch's own folder, `<outputUrl>/<batchId>`, not the root it was written under.
+    output: { url: h.outputUrl ? batchFolderUrl(h.outputUrl, h.id ?? '') : '', parts: num(h.parts) },
     failedChunks,
     createdAt: h.createdAt ?? '',
     ingestedAt: h.ingestedAt ?? null,

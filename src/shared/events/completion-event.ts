@@ -19,7 +19,6 @@ import { traceHeaders } from './chunk-event.js';
 import { deliverBinary } from './event-delivery.js';
 import type { DeliveryOptions } from './event-delivery.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
-import { batchFolderUrl } from '../io/sinks/registry.js';
 import type { BatchSummary, BatchView } from '../types.js';
 
 export const COMPLETION_EVENT_TYPE = 'dev.batchinfer.batch.completed.v1';
@@ -122,7 +121,7 @@ function haltedData(view: BatchView, summary: BatchSummary): BatchCompletedData 
     records: { total: view.records.succeeded + view.records.failed, succeeded: view.records.succeeded, failed: view.records.failed },
     chunks: { total: view.chunks.total, completed: view.chunks.completed, failed: view.chunks.failed },
     cost: view.cost,
-    output: { url: batchFolderUrl(view.output.url, view.id), parts: view.output.parts },
+    output: { url: view.output.url, parts: view.output.parts },
     summary: summaryOf(summary),
     createdAt: view.createdAt,
     completedAt,

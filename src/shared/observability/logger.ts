@@ -37,7 +37,22 @@ export function createLogger(options: LoggerOptions): Logger {
       mixin: traceFields,
       // Secrets never reach a log line, whichever object a call site passes.
       redact: {
-        paths: ['apiToken', 'token', 'password', 'redisUrl', 'authorization', 'headers.authorization', '*.authorization'],
+        paths: [
+          'apiToken',
+          'token',
+          'password',
+          'redisUrl',
+          'authorization',
+          'headers.authorization',
+          '*.authorization',
+          // AWS credentials, should an SDK object ever reach a log call.
+          'credentials',
+          '*.credentials',
+          'secretAccessKey',
+          '*.secretAccessKey',
+          'sessionToken',
+          '*.sessionToken',
+        ],
         censor: '[redacted]',
       },
     },

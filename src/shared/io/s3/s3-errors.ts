@@ -61,5 +61,7 @@ export function s3Reason(err: unknown): string {
   const status = e.$metadata?.httpStatusCode;
   const name = e.Code ?? e.name ?? 'Error';
   if (name === 'CredentialsProviderError') return 'no AWS credentials were found (see docs/storage.md)';
-  return status === undefined ? `${name}: ${e.message ?? String(err)}` : `${name} (HTTP ${status})`;
+  if (status === undefined) return `${name}: ${e.message ?? String(err)}`;
+  // A HEAD's error has no body, so no S3 error code: the status alone says it.
+  return name === 'Unknown' || name === 'Error' ? `HTTP ${status}` : `${name} (HTTP ${status})`;
 }

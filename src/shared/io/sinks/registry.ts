@@ -73,6 +73,15 @@ export function openBatchSink(outputUrl: string, batchId: string, root: string):
   return schemeOf(folder).open(folder);
 }
 
+/**
+ * The sink of a batch by its own folder (`BatchView.output.url`, `<outputUrl>/<batchId>`),
+ * under the same rules as {@link openBatchSink}.
+ */
+export function openBatchFolder(folder: string, batchId: string, root: string): OutputSink {
+  if (!folder.endsWith(`/${batchId}`)) throw new OutputRefusedError(`output folder ${folder} is not the folder of batch ${batchId}`);
+  return openBatchSink(folder.slice(0, -(batchId.length + 1)), batchId, root);
+}
+
 /** Checks that outputs can be written below `location` now; throws `OutputError` (`OUTPUT_NOT_WRITABLE`). */
 export async function checkOutputWritable(location: string): Promise<void> {
   const url = normaliseOutputUrl(location);

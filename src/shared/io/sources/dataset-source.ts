@@ -86,6 +86,13 @@ export interface DatasetSource {
    * setting (s3) or local (file) has nothing to check.
    */
   admit(url: URL, policy: AddressPolicy, resolver?: Resolver): Promise<void>;
+  /**
+   * True when `stat` (and `list`) answer fast from a store the operator chose (object storage):
+   * a missing dataset is then refused at submit, a 400 instead of a failed batch. Absent for
+   * http(s), whose servers are the user's and may be slow or hostile, and for local files,
+   * which `batchinfer run` checks itself.
+   */
+  readonly checkedAtSubmit?: boolean;
   stat(url: URL, options: OpenOptions): Promise<SourceStat>;
   open(url: URL, options: ReadOptions): Promise<OpenedDataset>;
   /**

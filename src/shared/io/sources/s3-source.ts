@@ -109,6 +109,7 @@ async function* resumable(first: Readable, read: Read): AsyncGenerator<Buffer> {
 export function createS3Source(provider: S3StoreProvider = loadS3Store): DatasetSource {
   return {
     schemes: ['s3'],
+    checkedAtSubmit: true,
     // The endpoint is the operator's setting, never the user's: only the URL's form is checked.
     admit: (url) => {
       location(url);
@@ -164,7 +165,7 @@ export function createS3Source(provider: S3StoreProvider = loadS3Store): Dataset
     /**
      * A prefix (`s3://bucket/dir/`, or `s3://bucket/dir` when no object has that key): its
      * objects in the store's lexical order, without zero-byte objects and `…/` folder markers.
-     * No object at all is `DATASET_NOT_FOUND`: S3 has no empty folders.
+     * A prefix ending in `/` with no object at all is `DATASET_NOT_FOUND`: S3 has no empty folders.
      */
     async list(url: URL, options: OpenOptions): Promise<SourceEntry[] | undefined> {
       const at = location(url);
@@ -184,6 +185,8 @@ export function createS3Source(provider: S3StoreProvider = loadS3Store): Dataset
       } catch (err) {
         throw datasetError(err, { bucket: at.bucket, key: prefix }, false);
       }
+      // Neither an object nor a prefix: a missing object, as `stat` and `open` report it.
+      if (objects.length === 0 && prefix !== at.key) return undefined;
       const entries = objects
         .filter((o) => o.size > 0 && !o.key.endsWith('/'))
         .map((o) => ({
