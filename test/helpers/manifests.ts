@@ -23,6 +23,7 @@ import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { ROOT } from './cli.js';
 
 /** Loosely typed Kubernetes object: tests walk it by path. */
@@ -48,6 +49,7 @@ export const MODELS: Record<string, ModelClass> = Object.fromEntries(
       ['v1/ConfigMap', ConfigMap],
       ['v1/Secret', Secret],
       ['v1/Service', Service],
+      ['v1/ServiceAccount', ServiceAccount],
       ['v1/PersistentVolumeClaim', PersistentVolumeClaim],
       ['apps/v1/Deployment', Deployment],
       ['apps/v1/StatefulSet', StatefulSet],

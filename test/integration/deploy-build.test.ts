@@ -12,7 +12,8 @@ import { COMMANDS } from '../../src/cli/main.js';
 import { QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { ROOT, runCli, startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
-import { MODELS, forSchemaCheck, loadManifests, modelKey } from '../helpers/manifests.js';
+import { MODELS, at, containersOf, forSchemaCheck, loadManifests, modelKey, podSpec } from '../helpers/manifests.js';
+import { loadConfig } from '../../src/shared/config/config.js';
 import type { Obj } from '../helpers/manifests.js';
 import { freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
@@ -26,6 +27,15 @@ function kustomize(dir: string): Obj[] {
   return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
 }
 
+/** What users apply with `kubectl apply -k`: each variant with object storage, and its output-pvc and s3-compatible overlays. */
+const SETS = ['k8s', 'knative', 'k8s/output-pvc', 'knative/output-pvc', 'k8s/s3-compatible', 'knative/s3-compatible'];
+/** The Secrets users create by hand, by name: their keys, from the examples in k8s/examples/. */
+const exampleSecrets = new Map(
+  loadManifests()
+    .filter((d) => d.file.startsWith('k8s/examples/') && d.obj.kind === 'Secret')
+    .map((d) => [d.obj.metadata.name, at<Record<string, string>>(d.obj, 'stringData')]),
+);
+
 const services: RunningService[] = [];
 let redis: LocalRedis | undefined;
 afterAll(async () => {
@@ -34,23 +44,73 @@ afterAll(async () => {
 });
 
 describe('kustomize builds (kubectl kustomize; skipped when kubectl is not installed)', () => {
-  it.skipIf(!hasKustomize).each([['k8s'], ['knative'], ['knative/broker-trigger']])(
-    '%s builds, and every built object validates',
+  it
+    .skipIf(!hasKustomize)
+    .each([
+      ['k8s'],
+      ['knative'],
+      ['knative/broker-trigger'],
+      ['k8s/output-pvc'],
+      ['knative/output-pvc'],
+      ['k8s/s3-compatible'],
+      ['knative/s3-compatible'],
+    ])('%s builds, and every built object validates', (dir) => {
+    const built = kustomize(dir);
+    expect(built.length).toBeGreaterThan(0);
+    for (const obj of built) {
+      const Model = MODELS[modelKey(obj)];
+      expect(Model, modelKey(obj)).toBeDefined();
+      expect(
+        () => new (Model as NonNullable<typeof Model>)(forSchemaCheck(obj)).validate(),
+        `${obj.kind}/${obj.metadata.name}`,
+      ).not.toThrow();
+    }
+  });
+
+  it.skipIf(!hasKustomize).each(SETS)(
+    '%s: producer and consumers write where OUTPUT_URL points, with what that needs in the same build',
     (dir) => {
       const built = kustomize(dir);
-      expect(built.length).toBeGreaterThan(0);
-      for (const obj of built) {
-        const Model = MODELS[modelKey(obj)];
-        expect(Model, modelKey(obj)).toBeDefined();
-        expect(
-          () => new (Model as NonNullable<typeof Model>)(forSchemaCheck(obj)).validate(),
-          `${obj.kind}/${obj.metadata.name}`,
-        ).not.toThrow();
+      const byName = (kind: string, name: string): Obj | undefined => built.find((o) => o.kind === kind && o.metadata.name === name);
+      const data = at<Record<string, string>>(byName('ConfigMap', 'batchinfer-config'), 'data');
+      const config = loadConfig(data);
+      const workloads = built.filter((o) => ['producer', 'consumer'].includes(containersOf(o)[0]?.args?.[0] ?? ''));
+      expect(workloads).toHaveLength(2);
+      if (dir.endsWith('output-pvc')) {
+        expect(config.outputUrl).toBe('file:///data/output');
+        expect(at(byName('PersistentVolumeClaim', 'batchinfer-output'), 'spec', 'accessModes')).toEqual(['ReadWriteMany']);
+      } else {
+        expect(config.outputUrl).toMatch(/^s3:\/\//);
+        expect(byName('PersistentVolumeClaim', 'batchinfer-output')).toBeUndefined();
+      }
+      if (dir.endsWith('s3-compatible')) {
+        expect(data.AWS_ENDPOINT_URL_S3).toMatch(/^https?:\/\//);
+        expect(config.s3ForcePathStyle).toBe(true);
+      }
+      for (const obj of workloads) {
+        const [container] = containersOf(obj);
+        const volumes = at<{ name: string; persistentVolumeClaim?: { claimName: string } }[] | undefined>(podSpec(obj), 'volumes') ?? [];
+        const mount = container?.volumeMounts?.find((m) => m.name === 'output');
+        if (dir.endsWith('output-pvc')) {
+          expect(mount?.mountPath && config.outputUrl.startsWith(`file://${mount.mountPath}/`), obj.metadata.name).toBe(true);
+          expect(volumes.find((v) => v.name === 'output')?.persistentVolumeClaim?.claimName).toBe('batchinfer-output');
+        } else {
+          expect(mount).toBeUndefined();
+        }
+        expect(byName('ServiceAccount', at<string>(podSpec(obj), 'serviceAccountName'))).toBeDefined();
+        // Every secret key a container reads is one the examples (created by hand, never applied by the set) say to create.
+        for (const e of container?.env ?? []) {
+          const ref = e.valueFrom?.secretKeyRef;
+          if (ref) expect(Object.keys(exampleSecrets.get(ref.name) ?? {}), `${ref.name}/${ref.key}`).toContain(ref.key);
+        }
+        const keys = (container?.env ?? []).map((e) => e.name);
+        if (dir.endsWith('s3-compatible')) expect(keys).toEqual(expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']));
+        else expect(keys).not.toContain('AWS_SECRET_ACCESS_KEY');
       }
     },
   );
 
-  it.skipIf(!hasKustomize).each([['k8s'], ['knative']])(
+  it.skipIf(!hasKustomize).each(SETS.map((dir) => [dir]))(
     '%s applies no example secret (examples live in k8s/examples/, applied by hand)',
     (dir) => {
       const examples = kustomize(dir).filter((o) => o.kind === 'Secret' || (o.metadata.annotations ?? {})['batchinfer.dev/example-values']);

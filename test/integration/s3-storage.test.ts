@@ -196,18 +196,24 @@ describe('s3 with wrong credentials (s3rver refuses an unknown access key id)', 
     await s3?.stop();
   });
 
-  it('is DATASET_FORBIDDEN for datasets and OUTPUT_NOT_WRITABLE for outputs, the secret in no message', async () => {
+  it('is DATASET_FORBIDDEN for datasets and OUTPUT_NOT_WRITABLE for outputs (checks and writes), the secret in no message', async () => {
     const url = new URL(`s3://${BUCKET}/in.jsonl`);
     const errors = await Promise.all([
       source.stat(url, options()).catch((err: unknown) => err),
       source.open(url, options()).catch((err: unknown) => err),
       source.list?.(new URL(`s3://${BUCKET}/`), options()).catch((err: unknown) => err),
       sinks.checkWritable(`s3://${BUCKET}/out`).catch((err: unknown) => err),
+      // A consumer's write: refused for good (no retry would help), not retried.
+      sinks
+        .open(`s3://${BUCKET}/out/b-1`)
+        .write('part-00000.jsonl', 'x\n')
+        .catch((err: unknown) => err),
     ]);
     expect(errors.map((e) => (e as { code?: string }).code)).toEqual([
       'DATASET_FORBIDDEN',
       'DATASET_FORBIDDEN',
       'DATASET_FORBIDDEN',
+      'OUTPUT_NOT_WRITABLE',
       'OUTPUT_NOT_WRITABLE',
     ]);
     for (const err of errors) expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(TEST_SECRET_KEY);

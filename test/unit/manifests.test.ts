@@ -299,18 +299,20 @@ describe('the pieces fit', () => {
     }
   });
 
-  it('mounts the output volume where OUTPUT_URL points, in every producer and consumer', () => {
-    const outputUrl = at<string>(find(docs, 'v1', 'ConfigMap', 'batchinfer-config'), 'data', 'OUTPUT_URL');
-    find(docs, 'v1', 'PersistentVolumeClaim', 'batchinfer-output');
-    for (const { file, obj, container } of batchinferContainers().filter((c) =>
-      ['producer', 'consumer'].includes(c.container.args?.[0] ?? ''),
-    )) {
-      const mount = container.volumeMounts?.find((m) => m.name === 'output');
-      expect(mount && outputUrl.startsWith(`file://${mount.mountPath}/`), file).toBe(true);
-      expect(
-        at<{ name: string; persistentVolumeClaim?: { claimName: string } }[]>(podSpec(obj), 'volumes').find((v) => v.name === 'output')
-          ?.persistentVolumeClaim?.claimName,
-      ).toBe('batchinfer-output');
+  it('writes outputs to object storage by default, as the ServiceAccount every producer and consumer runs as', () => {
+    const config = at<Record<string, string>>(find(docs, 'v1', 'ConfigMap', 'batchinfer-config'), 'data');
+    expect(config.OUTPUT_URL).toMatch(/^s3:\/\/[a-z0-9.-]+\/\S+$/);
+    expect(loadConfig(config).datasetAllowedSchemes).toContain('s3');
+    const account = find(docs, 'v1', 'ServiceAccount', 'batchinfer');
+    // IRSA: EKS gives the pods this role's credentials through the SDK's web identity provider.
+    expect(at(account, 'metadata', 'annotations', 'eks.amazonaws.com/role-arn')).toMatch(/^arn:aws:iam::\d{12}:role\/[\w+=,.@-]+$/);
+    const workloads = batchinferContainers().filter((c) => ['producer', 'consumer'].includes(c.container.args?.[0] ?? ''));
+    expect(workloads.length).toBe(4);
+    for (const { file, obj, container } of workloads) {
+      expect(at(podSpec(obj), 'serviceAccountName'), file).toBe('batchinfer');
+      // No shared volume needed: the default set runs on clusters without ReadWriteMany storage.
+      expect(container.volumeMounts ?? [], file).toEqual([]);
+      expect(at(podSpec(obj), 'volumes'), file).toBeUndefined();
     }
   });
 
@@ -381,14 +383,17 @@ describe('the pieces fit', () => {
   });
 });
 
+/** What users apply with `kubectl apply -k`: the two variants, each with its output-pvc and s3-compatible overlays. */
+const TOP_LEVEL_SETS = ['k8s', 'knative', 'k8s/output-pvc', 'knative/output-pvc', 'k8s/s3-compatible', 'knative/s3-compatible'];
+
 describe('kustomizations', () => {
   const kustomizations = manifestFiles().filter((f) => path.basename(f) === 'kustomization.yaml');
 
   it('list only files that exist, and every manifest file but the examples (applied by hand) is listed by one', () => {
     const listed = new Set<string>();
     for (const k of kustomizations) {
-      const [doc] = readYamlDocs(k) as { resources?: string[] }[];
-      for (const resource of doc?.resources ?? []) {
+      const [doc] = readYamlDocs(k) as { resources?: string[]; components?: string[] }[];
+      for (const resource of [...(doc?.resources ?? []), ...(doc?.components ?? [])]) {
         const target = path.join(path.dirname(k), resource);
         expect(existsSync(path.join(ROOT, target)), `${k} lists ${resource}`).toBe(true);
         listed.add(resource.endsWith('.yaml') ? target : path.join(target, 'kustomization.yaml'));
@@ -398,7 +403,7 @@ describe('kustomizations', () => {
       (f) =>
         !listed.has(f) &&
         !f.startsWith('k8s/examples/') &&
-        !['k8s/kustomization.yaml', 'knative/kustomization.yaml', 'knative/broker-trigger/kustomization.yaml'].includes(f),
+        ![...TOP_LEVEL_SETS, 'knative/broker-trigger'].map((dir) => `${dir}/kustomization.yaml`).includes(f),
     );
     expect(unlisted).toEqual([]);
   });

@@ -6,22 +6,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import { OutputError } from '../../errors.js';
+import { redactUrl } from '../../observability/redact.js';
 import { loadS3Store } from '../s3/load-s3-store.js';
 import type { S3StoreProvider } from '../s3/load-s3-store.js';
 import { classifyS3Error, s3Reason } from '../s3/s3-errors.js';
 import { folderPrefix, keyBelow, parseS3Url, s3Url } from '../s3/s3-location.js';
 import type { S3Location } from '../s3/s3-location.js';
+import type { S3Store } from '../s3/s3-store.js';
 import type { OutputSink, SinkScheme } from './output-sink.js';
 
 /** A folder's location: its key without a trailing `/`. */
 function folderOf(url: URL | string): S3Location {
   const parsed = typeof url === 'string' ? new URL(url) : url;
-  const at = parseS3Url(parsed, (problem) => new OutputError(`output location ${parsed.href}: ${problem}`));
+  const at = parseS3Url(parsed, (problem) => new OutputError(`output location ${redactUrl(parsed.href)}: ${problem}`));
   return { bucket: at.bucket, key: at.key.replace(/\/$/, '') };
 }
 
 /** The canonical URL of a folder: no trailing slash, also for a whole bucket. */
 const folderUrl = (at: S3Location): string => (at.key === '' ? `s3://${at.bucket}` : s3Url(at));
+
+const notWritable = (url: string, why: string, cause: unknown): OutputError =>
+  new OutputError(`output location ${url} is not writable: ${why}`, { code: 'OUTPUT_NOT_WRITABLE', cause });
 
 export class S3Sink implements OutputSink {
   readonly url: string;
@@ -37,22 +42,37 @@ export class S3Sink implements OutputSink {
     return { bucket: this.folder.bucket, key: keyBelow(this.folder.key, name) };
   }
 
-  async write(name: string, content: string): Promise<void> {
-    await (await this.provider()).put(this.at(name), content);
+  /**
+   * Runs one request. A missing bucket or refused credentials will not change by retrying: an
+   * `OutputError` (`OUTPUT_NOT_WRITABLE`), which fails the chunk at once; anything else (the
+   * store unreachable or failing after the SDK's retries) is thrown as it is, and retried.
+   */
+  private async request<T>(run: (store: S3Store) => Promise<T>): Promise<T> {
+    try {
+      return await run(await this.provider());
+    } catch (err) {
+      const kind = classifyS3Error(err);
+      if (kind === 'no-bucket' || kind === 'forbidden') throw notWritable(this.url, s3Reason(err), err);
+      throw err;
+    }
+  }
+
+  write(name: string, content: string): Promise<void> {
+    return this.request((store) => store.put(this.at(name), content));
   }
 
   /** S3 answers a delete of a missing key with success: removing twice is harmless. */
-  async remove(name: string): Promise<void> {
-    await (await this.provider()).delete(this.at(name));
+  remove(name: string): Promise<void> {
+    return this.request((store) => store.delete(this.at(name)));
   }
 
-  async read(name: string): Promise<string | undefined> {
-    return (await this.provider()).getText(this.at(name));
+  read(name: string): Promise<string | undefined> {
+    return this.request((store) => store.getText(this.at(name)));
   }
 
   async list(): Promise<string[]> {
     const prefix = folderPrefix(this.folder.key);
-    const objects = await (await this.provider()).list(this.folder.bucket, prefix, { delimiter: '/' });
+    const objects = await this.request((store) => store.list(this.folder.bucket, prefix, { delimiter: '/' }));
     return objects.map((o) => o.key.slice(prefix.length)).filter((name) => name !== '' && !name.startsWith('.'));
   }
 
@@ -61,9 +81,6 @@ export class S3Sink implements OutputSink {
     return Promise.resolve();
   }
 }
-
-const notWritable = (url: string, why: string, cause: unknown): OutputError =>
-  new OutputError(`output location ${url} is not writable: ${why}`, { code: 'OUTPUT_NOT_WRITABLE', cause });
 
 /** The s3 output scheme, on `provider`'s store (the process's default one unless a test gives another). */
 export function createS3SinkScheme(provider: S3StoreProvider = loadS3Store): SinkScheme {

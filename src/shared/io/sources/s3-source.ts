@@ -7,6 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { DatasetError, DatasetRefusedError } from '../../errors.js';
+import { redactUrl } from '../../observability/redact.js';
 import { loadS3Store } from '../s3/load-s3-store.js';
 import type { S3StoreProvider } from '../s3/load-s3-store.js';
 import { classifyS3Error, s3Reason } from '../s3/s3-errors.js';
@@ -15,10 +16,16 @@ import type { S3Location } from '../s3/s3-location.js';
 import type { S3Store } from '../s3/s3-store.js';
 import type { DatasetSource, OpenedDataset, OpenOptions, ReadOptions, SourceEntry, SourceStat } from './dataset-source.js';
 
-const location = (url: URL): S3Location => parseS3Url(url, (problem) => new DatasetRefusedError(`dataset URL ${url.href}: ${problem}`));
+// The URL in a message without its password: a user may have put a secret there.
+const location = (url: URL): S3Location =>
+  parseS3Url(url, (problem) => new DatasetRefusedError(`dataset URL ${redactUrl(url.href)}: ${problem}`));
 const versionOf = (etag: string): string => `etag:${etag}`;
 const changed = (at: S3Location, how: string): DatasetError =>
   new DatasetError('DATASET_CHANGED', `dataset ${describeS3(at)} ${how}; not mixing two versions in one batch`);
+
+const isPrefix = (at: S3Location): boolean => at.key === '' || at.key.endsWith('/');
+const prefixNotObject = (at: S3Location): DatasetError =>
+  new DatasetError('DATASET_NOT_FOUND', `${describeS3(at)} names a prefix, not an object`);
 
 /** The dataset error a failed request means; `pinned` when it asked for one version. */
 function datasetError(err: unknown, at: S3Location, pinned: boolean): unknown {
@@ -111,16 +118,14 @@ export function createS3Source(provider: S3StoreProvider = loadS3Store): Dataset
     schemes: ['s3'],
     checkedAtSubmit: true,
     // The endpoint is the operator's setting, never the user's: only the URL's form is checked.
-    admit: (url) => {
-      location(url);
-      return Promise.resolve();
-    },
+    admit: (url) =>
+      Promise.resolve().then(() => {
+        location(url);
+      }),
 
     async stat(url: URL, options: OpenOptions): Promise<SourceStat> {
       const at = location(url);
-      if (at.key === '' || at.key.endsWith('/')) {
-        throw new DatasetError('DATASET_NOT_FOUND', `${describeS3(at)} names a prefix, not an object`);
-      }
+      if (isPrefix(at)) throw prefixNotObject(at);
       const store = await provider();
       try {
         const info = await store.head(at, options.signal);
@@ -141,6 +146,7 @@ export function createS3Source(provider: S3StoreProvider = loadS3Store): Dataset
 
     async open(url: URL, options: ReadOptions): Promise<OpenedDataset> {
       const at = location(url);
+      if (isPrefix(at)) throw prefixNotObject(at);
       const ifMatch = etagOf(options.version, at);
       const { range } = options;
       if (range && range.end <= range.start) return { stream: Readable.from([]), version: options.version };
