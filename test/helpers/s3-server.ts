@@ -4,7 +4,7 @@
  *   SigV4 signatures (an unknown access key id is still refused).
  * - `moto_server` (moto 5, a child process): ranges, multipart and conditional requests as AWS
  *   answers them. Preinstalled on the project's machine image, not installable from the
- *   registries; tests that need it skip visibly when it is not on PATH ({@link MOTO_SERVER}).
+ *   registries; tests that need it skip visibly when it is not on PATH ({@link motoServer}).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -45,11 +45,20 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
-/** The path of `moto_server` when it is on PATH, else undefined. */
-export const MOTO_SERVER: string | undefined = (() => {
-  const found = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' });
-  return found.status === 0 ? found.stdout.trim() || undefined : undefined;
-})();
+let motoPath: string | null | undefined;
+
+/**
+ * The path of `moto_server` when it is on PATH and runs (a pyenv shim can be on PATH with no
+ * Python behind it), else undefined. Asked once per process.
+ */
+export function motoServer(): string | undefined {
+  if (motoPath === undefined) {
+    const found = spawnSync('sh', ['-c', 'command -v moto_server'], { encoding: 'utf8' });
+    const file = found.status === 0 ? found.stdout.trim() : '';
+    motoPath = file !== '' && spawnSync(file, ['--help'], { stdio: 'ignore', timeout: 30_000 }).status === 0 ? file : null;
+  }
+  return motoPath ?? undefined;
+}
 
 const REGION = 'us-east-1';
 
@@ -131,8 +140,9 @@ export async function startS3rver(): Promise<TestS3> {
 
 /** moto_server as a child process on a free port; undefined when it is not installed. */
 export async function startMoto(): Promise<TestS3 | undefined> {
-  if (!MOTO_SERVER) return undefined;
-  const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const moto = motoServer();
+  if (!moto) return undefined;
+  const child = spawn(moto, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`moto_server did not start within 30 s:\n${seen}`)), 30_000);

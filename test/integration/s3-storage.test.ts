@@ -11,7 +11,7 @@ import type { SinkScheme } from '../../src/shared/io/sinks/output-sink.js';
 import type { DatasetSource, OpenOptions } from '../../src/shared/io/sources/dataset-source.js';
 import { createS3Source } from '../../src/shared/io/sources/s3-source.js';
 import { S3FaultProxy } from '../helpers/s3-fault-proxy.js';
-import { MOTO_SERVER, startMoto, startS3rver, TEST_SECRET_KEY } from '../helpers/s3-server.js';
+import { motoServer, startMoto, startS3rver, TEST_SECRET_KEY } from '../helpers/s3-server.js';
 import type { TestS3 } from '../helpers/s3-server.js';
 
 const BUCKET = 'data';
@@ -37,7 +37,7 @@ const lines = (n: number): string => {
 
 const SERVERS = [
   { kind: 's3rver', start: startS3rver, skip: false },
-  { kind: 'moto', start: startMoto, skip: MOTO_SERVER === undefined },
+  { kind: 'moto', start: startMoto, skip: motoServer() === undefined },
 ] as const;
 
 for (const server of SERVERS) {

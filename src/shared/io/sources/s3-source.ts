@@ -93,8 +93,10 @@ async function* resumable(first: Readable, read: Read): AsyncGenerator<Buffer> {
       return;
     } catch (err) {
       if (options.signal.aborted || (err instanceof DatasetError && err.code !== 'DATASET_TIMEOUT')) throw err;
+      // Every byte asked for arrived before the connection went: nothing is missing.
+      if (end !== undefined && offset >= end) return;
       if (offset > before) failures = 0;
-      if (++failures > (options.retries ?? 0) || (end !== undefined && offset >= end)) {
+      if (++failures > (options.retries ?? 0)) {
         const reason = err instanceof Error ? err.message : String(err);
         throw new DatasetError('DATASET_INTERRUPTED', `dataset stream from ${describeS3(at)} broke after ${offset} bytes: ${reason}`, {
           cause: err,
