@@ -42,3 +42,9 @@ for (const dest of [path.join(root, 'dist', 'exporter', 'page'), path.join(outdi
   await rm(dest, { recursive: true, force: true });
   await cp(path.join(root, 'src', 'exporter', 'page'), dest, { recursive: true });
 }
+// The store's Lua scripts, read at run time relative to the module that loads them
+// (src/shared/batch/lua-script.ts): beside tsc's output and beside the bundle's chunks.
+for (const dest of [path.join(root, 'dist', 'shared', 'batch', 'lua'), path.join(outdir, 'lua')]) {
+  await rm(dest, { recursive: true, force: true });
+  await cp(path.join(root, 'src', 'shared', 'batch', 'lua'), dest, { recursive: true });
+}

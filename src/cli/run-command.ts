@@ -34,6 +34,7 @@ import type { BatchView } from '../shared/types.js';
 import { parse, positiveInt, UsageError } from './args.js';
 import { parseLabels } from './labels.js';
 import { startLocalRedis } from './local-redis.js';
+import { describeBatchError } from '../shared/batch/batch-error.js';
 import type { LocalRedis } from './local-redis.js';
 import { ProgressReporter } from './progress.js';
 
@@ -292,7 +293,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       wallSeconds,
       recordsPerSecond: (view.records.succeeded + view.records.failed) / wallSeconds,
     };
-    if (view.error) summary.error = view.error;
+    // The manifest's line names every failed chunk and the first one's cause; a halted batch has none.
+    if (view.error) summary.error = manifest?.error ?? describeBatchError(view.error);
     runSpan.setAttribute(ATTR.batchStatus, view.status);
     if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
     else printHuman(summary);

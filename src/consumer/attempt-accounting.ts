@@ -13,6 +13,7 @@ import { NO_OBSERVATION, observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../sh
 import { ATTR, attrs, inSpan } from '../shared/observability/tracing.js';
 import type { ChunkData } from '../shared/types.js';
 import type { AttemptClock } from './attempt-clock.js';
+import { failureCode } from './failure-reason.js';
 import type { ResourceMeter, Tally } from './resource-meter.js';
 
 export interface AttemptAccountingOptions {
@@ -34,9 +35,14 @@ export interface Attempt {
   accounted: boolean;
 }
 
-/** How a final failure is accounted: its reason label and, when it ran, the last attempt's usage. */
+/**
+ * How a final failure is accounted: its reason label, its message and attempts (the batch's
+ * `error` when it is the first), and, when it ran, the last attempt's usage.
+ */
 export interface FinalFailure {
   reason: string;
+  message: string;
+  attempts: number;
   usage?: AttemptUsage;
 }
 
@@ -116,6 +122,7 @@ export class AttemptAccounting {
         latencyMs: 0,
         chunkFailed: true,
         failureReason: failure.reason,
+        failure: { code: failureCode(failure.reason), message: failure.message, attempts: failure.attempts },
         ...(failure.usage ?? NO_USAGE),
       },
       log,

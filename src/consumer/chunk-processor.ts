@@ -137,7 +137,7 @@ export class ChunkProcessor {
         await accounting.requeued(job, chunk, usage, failureReason(err), log, err);
         throw err;
       }
-      await this.recordFailure(chunk, reason, log, { reason: failureReason(err), usage });
+      await this.recordFailure(chunk, reason, log, { reason: failureReason(err), message: reason, attempts: job.attemptsMade + 1, usage });
       throw new ChunkFailedError(reason);
     } finally {
       attempt.tally.stop();

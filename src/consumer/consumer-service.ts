@@ -105,6 +105,9 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
         () =>
           processor.recordFailure(data, err.message, logger.child({ batch_id: data.batchId, chunk_index: data.chunkIndex }), {
             reason: STALLED,
+            message: err.message,
+            // Every start counts (a stalled attempt never finished, so attemptsMade misses it).
+            attempts: Math.max(job.attemptsStarted, job.attemptsMade),
           }),
         parentContext,
       );

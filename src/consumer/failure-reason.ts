@@ -22,3 +22,12 @@ export function failureReason(err: unknown): string {
   if (err instanceof Error && err.name === 'AbortError') return 'aborted';
   return 'error';
 }
+
+/**
+ * The stable code of a chunk's final failure, as the batch status shows it: the metric
+ * label in capitals (`MODEL_NOT_FOUND`, `STALLED`, `SYSTEM_ENOSPC`), or `CHUNK_FAILED` for an
+ * error that carries no code of its own.
+ */
+export function failureCode(reason: string): string {
+  return reason === 'error' ? 'CHUNK_FAILED' : reason.toUpperCase();
+}

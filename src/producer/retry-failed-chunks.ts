@@ -57,7 +57,7 @@ export async function retryFailedChunks(deps: RetryDeps, id: string): Promise<Re
     candidates = [];
     for (let i = 0; i < view.chunks.total; i++) if (!accounted.has(i)) candidates.push(i);
   } else {
-    const why = state.halted ? `was ${state.status} before its chunks ran (${view.error ?? 'halted'})` : `is ${state.status}`;
+    const why = state.halted ? `was ${state.status} before its chunks ran (${view.error?.message ?? 'halted'})` : `is ${state.status}`;
     throw new BatchStateError('BATCH_NOT_RETRYABLE', `batch ${id} ${why}; only a batch that failed on chunks can be retried`);
   }
 

@@ -154,6 +154,19 @@ export class TemplateError extends BatchinferError {
   }
 }
 
+/**
+ * A value the store was asked to write is not a finite number (NaN, ±Infinity: a cost,
+ * latency, time or prediction sum gone wrong). Refused before Redis sees it: Lua would turn
+ * it into "nan" or "inf" and every total it joins would be poisoned for good. `field` names it.
+ */
+export class AccountingValueError extends BatchinferError {
+  readonly field: string;
+  constructor(field: string, value: number) {
+    super('ACCOUNTING_VALUE_INVALID', `${field} must be a finite number, got ${value}`);
+    this.field = field;
+  }
+}
+
 /** Redis could not be reached or started. */
 export class RedisUnavailableError extends BatchinferError {
   constructor(message: string, options?: ErrorOptions) {

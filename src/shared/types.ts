@@ -158,9 +158,26 @@ export interface BatchView {
   completedAt: string | null;
   /** Schedule (PingSource or CronJob) that started the batch, if any. */
   schedule?: string;
-  error?: string;
+  /** Why the batch failed or was cancelled (its first root cause); absent otherwise. */
+  error?: BatchError;
+  /** Chunks that failed for good, counted by their failure code (`{}` when none). */
+  failures: Record<string, number>;
   /** The OpenTelemetry trace of the batch (when tracing was on): search logs by `trace_id`. */
   traceId?: string;
-  /** Stable code of `error` when the batch was halted by one (e.g. `DATASET_URL_REFUSED`). */
+  /** `error.code`, kept at the top level for clients that read it before `error` was an object. */
   errorCode?: string;
+}
+
+/**
+ * Why a batch ended failed or cancelled: the first root cause. For a batch whose chunks
+ * failed, the first chunk that failed for good (its code, e.g. `MODEL_NOT_FOUND`,
+ * `STALLED`, `CHUNK_FAILED` for an error without one; its last attempt's message; its index
+ * and attempts). For a batch stopped as a whole, the reason it was stopped
+ * (`DATASET_NOT_FOUND`, `OUTPUT_NOT_WRITABLE`, `BATCH_CANCELLED`, ...).
+ */
+export interface BatchError {
+  code: string;
+  message: string;
+  chunkIndex?: number;
+  attempts?: number;
 }

@@ -89,7 +89,7 @@ describe('BatchStore', () => {
     expect(await store.markIngested('b6', 1, 1)).toBe('gone');
     expect(await store.finish('b6', 'completed')).toBe(false);
     expect(await store.getState('b6')).toMatchObject({ status: 'failed', halted: true });
-    expect((await store.get('b6'))?.error).toBe('ingest failed: boom');
+    expect((await store.get('b6'))?.error).toEqual({ code: 'BATCH_FAILED', message: 'ingest failed: boom' });
   });
 
   it('reopens a failed batch for its failed chunks only; it closes again when they are accounted', async () => {

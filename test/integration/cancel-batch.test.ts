@@ -91,7 +91,7 @@ describe('cancelling a batch', () => {
 
     const atCancel = await getBatch(producer.url, id);
     expect(atCancel.status).toBe('cancelled');
-    expect(atCancel.error).toBe('cancelled by request');
+    expect(atCancel.error).toEqual({ code: 'BATCH_CANCELLED', message: 'cancelled by request' });
     // At most the chunk in hand when the batch was cancelled still finishes.
     await sleep(1000);
     const later = await getBatch(producer.url, id);

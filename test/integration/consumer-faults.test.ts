@@ -178,7 +178,8 @@ describe('a consumer lost mid-chunk', () => {
     const failed = await waitForEnd(() => producer.url, id);
     expect(failed.status).toBe('failed');
     expect(failed.failedChunks).toEqual([lost]);
-    expect(failed.error).toContain(`${lost}`);
+    expect(failed.error).toMatchObject({ code: 'STALLED', chunkIndex: lost });
+    expect(failed.failures).toEqual({ STALLED: 1 });
     const failedIds = idsOfChunk(lost, 400);
     const out = await readBatchOutput(outputDir(), id);
     expectEveryRecordOnce(out, data.expected, data.badLines, { failedIds, view: failed });

@@ -125,7 +125,7 @@ describe('the producer dies mid-ingest', () => {
     const second = await start('producer', e);
     const view = await waitForEnd(() => second.url, id);
     expect(view.status).toBe('failed');
-    expect(view.error).toMatch(/^ingest failed: dataset .* is not the version this batch began reading/);
+    expect(view.error?.message).toMatch(/^ingest failed: dataset .* is not the version this batch began reading/);
   });
 
   it('SIGKILL with INGEST_ATTEMPTS spent: the batch fails with the reason', async () => {
@@ -140,7 +140,7 @@ describe('the producer dies mid-ingest', () => {
     const second = await start('producer', e);
     const view = await waitForEnd(() => second.url, id);
     expect(view.status).toBe('failed');
-    expect(view.error).toContain('interrupted 1 time(s)');
+    expect(view.error?.message).toContain('interrupted 1 time(s)');
   });
 
   it('SIGTERM while a peer is alive: the ingest is handed back and the peer completes it', async () => {
@@ -172,7 +172,7 @@ describe('the producer dies mid-ingest', () => {
     const reader = await start('producer', e);
     const view = await getBatch(reader.url, id);
     expect(view.status).toBe('failed');
-    expect(view.error).toBe('ingest failed: producer shut down during ingest');
+    expect(view.error?.message).toBe('ingest failed: producer shut down during ingest');
   });
 });
 
@@ -198,7 +198,7 @@ describe('the dataset server fails', () => {
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/down.jsonl') });
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('failed');
-    expect(view.error).toMatch(/^ingest failed: dataset server answered 503 .* \(gave up after 2 retries\)$/);
+    expect(view.error?.message).toMatch(/^ingest failed: dataset server answered 503 .* \(gave up after 2 retries\)$/);
     await waitUntil(() => datasets.requestsFor('/down.jsonl').length === 3, { what: 'three requests' });
   });
 });

@@ -71,7 +71,10 @@ describe('chunks the model fails on', () => {
     expect(failed.status).toBe('failed');
     expect(failed.failedChunks).toEqual(POISONED);
     expect(failed.chunks).toMatchObject({ total: 10, completed: 8, failed: 2 });
-    expect(failed.error).toBe('2 chunk(s) failed: 2, 7');
+    // The first chunk to fail for good is the cause; both are counted by code.
+    expect(failed.error).toMatchObject({ code: 'CHUNK_FAILED', message: 'model server returned 503', attempts: 3 });
+    expect(POISONED).toContain(failed.error?.chunkIndex);
+    expect(failed.failures).toEqual({ CHUNK_FAILED: 2 });
     const failedIds = [...data.expected.keys()].filter((rid) => POISONED.includes(chunkOf(Number(String(rid).slice(1)))));
     const before = await readBatchOutput(output, id);
     expectEveryRecordOnce(before, data.expected, data.badLines, { failedIds, view: failed });

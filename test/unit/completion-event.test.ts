@@ -78,10 +78,11 @@ describe('batch.completed CloudEvent', () => {
       cost: manifest.cost,
       output: { url: 'file:///out/b-43', parts: 2 },
       failedChunks: [],
+      failures: {},
       createdAt: '2025-01-01T00:00:00.000Z',
       ingestedAt: null,
       completedAt: '2025-01-01T00:00:05.000Z',
-      error: 'ingest failed: dataset answered HTTP 404',
+      error: { code: 'DATASET_NOT_FOUND', message: 'ingest failed: dataset answered HTTP 404' },
       errorCode: 'DATASET_NOT_FOUND',
       traceId: manifest.traceId ?? '',
     };
@@ -115,9 +116,9 @@ describe('batch.completed CloudEvent', () => {
 
     const cancelled = buildCompletionEvent({
       kind: 'halted',
-      view: { ...view, status: 'cancelled', error: 'cancelled by request' },
+      view: { ...view, status: 'cancelled', error: { code: 'BATCH_CANCELLED', message: 'cancelled by request' } },
       summary,
     });
-    expect(cancelled.data).toMatchObject({ status: 'cancelled', error: 'cancelled by request' });
+    expect(cancelled.data).toMatchObject({ status: 'cancelled', error: 'cancelled by request', errorCode: 'BATCH_CANCELLED' });
   });
 });

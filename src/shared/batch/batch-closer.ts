@@ -7,6 +7,7 @@
  * goes through here as well, so that every batch's end reaches the same hooks once.
  */
 import type { Logger } from 'pino';
+import { describeBatchError } from './batch-error.js';
 import type { BatchStore } from './batch-store.js';
 import { redactUrl } from '../observability/redact.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
@@ -27,7 +28,10 @@ export interface Manifest extends BatchSummary {
   failedChunks: number[];
   cost: BatchView['cost'];
   timings: { createdAt: string; ingestedAt: string | null; completedAt: string; durationMs: number };
+  /** Failed chunks and the first one's cause: `2 chunk(s) failed: 3, 7; first: CODE: message (chunk 3, 2 attempt(s))`. */
   error?: string;
+  /** The first failed chunk's code (the status API's `error.code`). */
+  errorCode?: string;
   /** The batch's trace, when tracing was on. */
   traceId?: string;
 }
@@ -121,6 +125,7 @@ export class BatchCloser {
     const names = (await sink.list()).sort();
     const status = view.chunks.failed > 0 ? 'failed' : 'completed';
     const completedAt = new Date().toISOString();
+    const inputs = await this.store.getSummaryInputs(batchId);
     const manifest: Manifest = {
       batchId,
       status,
@@ -140,9 +145,13 @@ export class BatchCloser {
         completedAt,
         durationMs: Date.parse(completedAt) - Date.parse(view.createdAt),
       },
-      ...buildSummary(view, await this.store.getSummaryInputs(batchId)),
+      ...buildSummary(view, inputs),
     };
-    if (status === 'failed') manifest.error = `${view.chunks.failed} chunk(s) failed: ${view.failedChunks.join(', ')}`;
+    if (status === 'failed') {
+      const failed = `${view.chunks.failed} chunk(s) failed: ${view.failedChunks.join(', ')}`;
+      manifest.error = inputs.firstFailure ? `${failed}; first: ${describeBatchError(inputs.firstFailure)}` : failed;
+      manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
+    }
     if (view.traceId) manifest.traceId = view.traceId;
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;

@@ -45,7 +45,7 @@ export interface BatchCompletedData {
   completedAt: string;
   durationMs: number;
   error?: string;
-  /** The error's stable code, for a batch halted by an error (e.g. `DATASET_NOT_FOUND`). */
+  /** The error's stable code: the halt's (e.g. `DATASET_NOT_FOUND`) or the first failed chunk's. */
   errorCode?: string;
   traceId?: string;
 }
@@ -106,6 +106,7 @@ function closedData(manifest: Manifest): BatchCompletedData {
     durationMs: manifest.timings.durationMs,
   };
   if (manifest.error) data.error = manifest.error;
+  if (manifest.errorCode) data.errorCode = manifest.errorCode;
   if (manifest.traceId) data.traceId = manifest.traceId;
   return data;
 }
@@ -127,8 +128,10 @@ function haltedData(view: BatchView, summary: BatchSummary): BatchCompletedData 
     completedAt,
     durationMs: Date.parse(completedAt) - Date.parse(view.createdAt),
   };
-  if (view.error) data.error = view.error;
-  if (view.errorCode) data.errorCode = view.errorCode;
+  if (view.error) {
+    data.error = view.error.message;
+    data.errorCode = view.error.code;
+  }
   if (view.traceId) data.traceId = view.traceId;
   return data;
 }
