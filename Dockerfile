@@ -20,6 +20,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle.mjs ./scripts/
+# src/ includes the store's Lua scripts (src/shared/batch/lua), copied into dist/bundle/lua by the build.
 COPY src ./src
 RUN npm run build
 

@@ -81,12 +81,13 @@ function checkNames(spec: ScriptSpec<string, string>, body: string): void {
 
 /** The full text Redis runs for `spec`, built (and checked) once per process. */
 export function scriptSource(spec: ScriptSpec<string, string>): string {
-  let source = sources.get(spec.file);
+  const cacheKey = `${spec.file}|${spec.keys.join(',')}|${spec.args.join(',')}`;
+  let source = sources.get(cacheKey);
   if (source === undefined) {
     const body = withShared(spec.file);
     checkNames(spec, body);
     source = `${preamble(spec.keys, spec.args)}\n${body}`;
-    sources.set(spec.file, source);
+    sources.set(cacheKey, source);
   }
   return source;
 }
