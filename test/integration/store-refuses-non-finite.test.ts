@@ -4,52 +4,23 @@
  * the chunk's counts and then fails half-way on HINCRBYFLOAT, leaving a batch that counts a
  * chunk whose cost it never booked.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
-import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { describe, expect, it } from 'vitest';
 import type { ChunkResult } from '../../src/shared/batch/batch-store.js';
 import { metricKeys } from '../../src/shared/batch/keys.js';
-import type { BatchRequest } from '../../src/shared/types.js';
 import { chunkResult } from '../helpers/chunk-result.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { STORE_TEST_REQUEST as request, useBatchStore } from '../helpers/store-fixture.js';
 
-let server: LocalRedis;
-let redis: Redis;
-let store: BatchStore;
-let prefix: string;
-
-const request: BatchRequest = {
-  datasetUrl: 'file:///d.jsonl',
-  format: 'jsonl',
-  model: 'sum',
-  chunkSize: 10,
-  outputUrl: 'file:///tmp/o',
-  labels: { team: 'risk' },
-};
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = connect(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
-beforeEach(() => {
-  prefix = freshPrefix('finite');
-  store = new BatchStore(redis, prefix, 3600);
-});
+const t = useBatchStore('finite');
 
 /** Everything a refused report could have touched: the batch, its chunks, the exporter's counters. */
 async function snapshot(id: string): Promise<unknown> {
-  const m = metricKeys(prefix);
+  const m = metricKeys(t.prefix);
   return {
-    batch: await redis.hgetall(`${prefix}:batch:${id}`),
-    chunks: await redis.hgetall(`${prefix}:batch:${id}:chunks`),
-    records: await redis.hgetall(m.records),
-    cost: await redis.hgetall(m.costUsd),
-    retries: await redis.hgetall(m.chunkRetries),
+    batch: await t.redis.hgetall(`${t.prefix}:batch:${id}`),
+    chunks: await t.redis.hgetall(`${t.prefix}:batch:${id}:chunks`),
+    records: await t.redis.hgetall(m.records),
+    cost: await t.redis.hgetall(m.costUsd),
+    retries: await t.redis.hgetall(m.chunkRetries),
   };
 }
 
@@ -65,19 +36,19 @@ const BAD: [string, Partial<ChunkResult>][] = [
 
 describe('non-finite numbers', () => {
   it.each(BAD)('refuses a chunk whose %s is not finite, and changes nothing', async (field, bad) => {
-    await store.create('n1', request);
-    await store.recordChunk('n1', 0, chunkResult(10));
+    await t.store.create('n1', request);
+    await t.store.recordChunk('n1', 0, chunkResult(10));
     const before = await snapshot('n1');
-    await expect(store.recordChunk('n1', 1, chunkResult(10, 0, bad))).rejects.toMatchObject({ code: 'ACCOUNTING_VALUE_INVALID', field });
+    await expect(t.store.recordChunk('n1', 1, chunkResult(10, 0, bad))).rejects.toMatchObject({ code: 'ACCOUNTING_VALUE_INVALID', field });
     expect(await snapshot('n1')).toEqual(before);
-    expect(await store.accountedChunks('n1')).toEqual(new Set([0]));
+    expect(await t.store.accountedChunks('n1')).toEqual(new Set([0]));
   });
 
   it('refuses a failed attempt whose cost is not finite, and changes nothing', async () => {
-    await store.create('n2', request);
+    await t.store.create('n2', request);
     const before = await snapshot('n2');
     await expect(
-      store.recordFailedAttempt('n2', { ...chunkResult(0), costUsd: Number.POSITIVE_INFINITY, reason: 'error' }),
+      t.store.recordFailedAttempt('n2', { ...chunkResult(0), costUsd: Number.POSITIVE_INFINITY, reason: 'error' }),
     ).rejects.toMatchObject({
       code: 'ACCOUNTING_VALUE_INVALID',
       field: 'costUsd',
@@ -86,8 +57,8 @@ describe('non-finite numbers', () => {
   });
 
   it('still accounts finite values, however small or large', async () => {
-    await store.create('n3', request);
-    await store.recordChunk('n3', 0, chunkResult(10, 0, { costUsd: 1e-12, predictionSum: 1e300, latencyMs: 0 }));
-    expect(await store.getSummaryInputs('n3')).toMatchObject({ predictionSum: 1e300, latencyMs: 0 });
+    await t.store.create('n3', request);
+    await t.store.recordChunk('n3', 0, chunkResult(10, 0, { costUsd: 1e-12, predictionSum: 1e300, latencyMs: 0 }));
+    expect(await t.store.getSummaryInputs('n3')).toMatchObject({ predictionSum: 1e300, latencyMs: 0 });
   });
 });
