@@ -25,6 +25,7 @@ import { extractIncomingTrace } from '../shared/events/trace-context.js';
 import { recordError, tracer } from '../shared/observability/tracing.js';
 import type { BatchView } from '../shared/types.js';
 import { parseBatchRequest } from './batch-request.js';
+import { OPENAPI_JSON } from './openapi/document.js';
 import type { BatchService } from './batch-service.js';
 import { readCloudEvent, scheduledSubmission } from './scheduled-event.js';
 
@@ -208,7 +209,14 @@ export function createApiHandler(deps: ApiDeps, extraRoutes: RouteEntry[] = []):
     );
     sendJson(res, 202, { id: result.id, status: result.status });
   };
+  // The API's description holds no configuration or secret: public, like the health routes.
+  const openApi: Route = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(OPENAPI_JSON) });
+    res.end(OPENAPI_JSON);
+    return Promise.resolve();
+  };
   const routes: RouteEntry[] = [
+    ['GET', /^\/openapi\.json$/, openApi, { public: true, template: '/openapi.json' }],
     ['POST', /^\/v1\/batches\/?$/, submit, { template: '/v1/batches' }],
     ['GET', /^\/v1\/batches\/([\w-]{1,100})\/?$/, getBatch, { template: '/v1/batches/:id' }],
     ['POST', /^\/$/, receiveEvent, { public: !deps.config.cloudEventsRequireToken, template: '/' }],
