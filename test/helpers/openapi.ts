@@ -5,6 +5,7 @@
  * is recorded, so a test can tell which documented answers it never saw.
  */
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
@@ -108,4 +109,20 @@ export class OpenApiValidator {
     }
     return node as Json | undefined;
   }
+}
+
+/** Sends `request` as raw bytes (what fetch cannot send) and parses the answer. */
+export function rawRequest(port: number, request: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('utf8').on('data', (d: string) => (text += d));
+    socket.once('error', reject).once('close', () => {
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) as unknown });
+    });
+    socket.end(request);
+  });
 }

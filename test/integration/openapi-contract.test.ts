@@ -7,7 +7,6 @@
  */
 import http from 'node:http';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../../src/shared/http/health-server.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
-import { OpenApiValidator } from '../helpers/openapi.js';
+import { OpenApiValidator, rawRequest } from '../helpers/openapi.js';
 import type { Answer } from '../helpers/openapi.js';
 import { freshPrefix, startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
@@ -90,22 +89,6 @@ async function call(
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
-}
-
-/** Sends `request` as raw bytes (what fetch cannot send) and parses the answer. */
-function raw(request: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(producer.port, '127.0.0.1');
-    let text = '';
-    socket.setEncoding('utf8').on('data', (d: string) => (text += d));
-    socket.once('error', reject).once('close', () => {
-      const [head = '', body = ''] = text.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers = new Headers(lines.map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]));
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) as unknown });
-    });
-    socket.end(request);
-  });
 }
 
 const body = (answer: Answer): Record<string, unknown> => answer.body as Record<string, unknown>;
@@ -201,10 +184,10 @@ describe('the producer API against its OpenAPI document', () => {
       expect(answer.status).toBe(413);
       api.check('POST', route, answer);
     }
-    const noHost = await raw('GET /v1/batches/x HTTP/1.1\r\nconnection: close\r\n\r\n');
+    const noHost = await rawRequest(producer.port, 'GET /v1/batches/x HTTP/1.1\r\nconnection: close\r\n\r\n');
     expect(errorOf(noHost).code).toBe('BAD_REQUEST');
     api.check('GET', '/v1/batches/{id}', noHost, 'HttpLayerRefusal');
-    const hugeHeader = await raw(`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const hugeHeader = await rawRequest(producer.port, `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(hugeHeader.status).toBe(431);
     api.check('GET', '/healthz', hugeHeader, 'HttpLayerRefusal');
   });
