@@ -73,19 +73,17 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function call(
-  method: string,
-  route: string,
-  options: { body?: string; headers?: Record<string, string>; auth?: boolean } = {},
-): Promise<Answer> {
+interface CallOptions {
+  body?: string;
+  headers?: Record<string, string>;
+  auth?: boolean;
+}
+async function call(method: string, route: string, { body, headers, auth = true }: CallOptions = {}): Promise<Answer> {
+  const json: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
   const res = await fetch(`${producer.url}${route}`, {
     method,
-    headers: {
-      ...(options.auth === false ? {} : AUTH),
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...options.headers,
-    },
-    body: options.body ?? null,
+    headers: { ...(auth ? AUTH : {}), ...json, ...headers },
+    body: body ?? null,
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
@@ -94,11 +92,6 @@ async function call(
 const body = (answer: Answer): Record<string, unknown> => answer.body as Record<string, unknown>;
 const errorOf = (answer: Answer): { code: string; field?: string } => body(answer).error as { code: string; field?: string };
 
-async function status(id: string): Promise<Answer> {
-  const answer = await call('GET', `/v1/batches/${id}`);
-  api.check('GET', '/v1/batches/{id}', answer);
-  return answer;
-}
 /** Polls the batch until it has `wanted` status; every answer on the way must match the document (fails at once if not). */
 async function waitForStatus(id: string, wanted: string): Promise<Answer> {
   let mismatch: Error | undefined;
@@ -224,7 +217,7 @@ describe('the producer API against its OpenAPI document', () => {
     const retry = await call('POST', `/v1/batches/${id}/retry`);
     api.check('POST', '/v1/batches/{id}/retry', retry);
     expect(errorOf(retry).code).toBe('BATCH_NOT_RETRYABLE');
-    expect(body(await status(id)).status).toBe('cancelled');
+    await waitForStatus(id, 'cancelled');
   });
 
   it('takes PingSource CloudEvents in binary and structured mode; refuses what is not one', async () => {
@@ -278,7 +271,7 @@ describe('the producer API against its OpenAPI document', () => {
   it('sheds a submission with 429 and Retry-After while MAX_CONCURRENT_INGESTS datasets are read', async () => {
     const id = await submit({ datasetUrl: holdUrl });
     await waitUntil(() => held.length > 0, { what: 'the held dataset request' });
-    const ingesting = body(await status(id));
+    const ingesting = body(await waitForStatus(id, 'ingesting'));
     expect(ingesting).toMatchObject({ status: 'ingesting', records: { total: null } });
     const shed = await call('POST', '/v1/batches', { body: JSON.stringify({ datasetUrl: dataset }) });
     api.check('POST', '/v1/batches', shed);
