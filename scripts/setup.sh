@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what batchinfer needs on a fresh Debian/Ubuntu machine with Node.js:
 # redis-server and openssl, and for the monitoring tests promtool/prometheus and a headless
-# chromium (all from apt, each only when missing), then the npm dependencies (npm ci).
+# chromium (all from apt, each only when missing), then the npm dependencies (npm ci, unless
+# node_modules already matches package-lock.json: running it again is then quick and harmless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,4 +43,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt_install chromium
 fi
 
-npm ci --no-audit --no-fund
+if node scripts/deps-current.mjs; then
+  echo "setup: node_modules already matches package-lock.json (npm ci skipped)"
+else
+  npm ci --no-audit --no-fund
+fi
