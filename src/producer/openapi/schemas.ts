@@ -161,12 +161,25 @@ const BATCH: Schema = {
     ingestedAt: { type: ['string', 'null'], format: 'date-time', description: 'When the dataset was read to its end.' },
     completedAt: { type: ['string', 'null'], format: 'date-time' },
     schedule: { type: 'string', description: 'The schedule (PingSource or CronJob) that started the batch.' },
-    error: { type: 'string', description: 'Why the batch failed or was cancelled.' },
-    errorCode: {
-      type: 'string',
-      description: 'Stable code of `error` for a halted batch.',
-      examples: ['DATASET_URL_REFUSED', 'DATASET_TOO_LARGE'],
+    error: {
+      description: 'Why the batch failed or was cancelled: its first root cause (a plain message from producers that predate the object).',
+      anyOf: [
+        {
+          type: 'object',
+          required: ['code', 'message'],
+          additionalProperties: false,
+          properties: {
+            code: { type: 'string', examples: ['MODEL_NOT_FOUND', 'STALLED', 'DATASET_NOT_FOUND', 'BATCH_CANCELLED'] },
+            message: { type: 'string' },
+            chunkIndex: { ...count, description: 'The first chunk that failed for good, when chunks failed.' },
+            attempts: { ...count, description: "That chunk's attempts." },
+          },
+        },
+        { type: 'string' },
+      ],
     },
+    failures: { type: 'object', description: 'Chunks failed for good right now, by failure code.', additionalProperties: count },
+    errorCode: { type: 'string', description: 'The code of `error`.', examples: ['DATASET_URL_REFUSED', 'DATASET_TOO_LARGE'] },
     traceId: { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'The OpenTelemetry trace of the batch, when tracing was on.' },
     links: ref('Links'),
   },
