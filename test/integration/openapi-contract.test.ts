@@ -258,6 +258,7 @@ describe('the producer API against its OpenAPI document', () => {
     const id = await submit({ datasetUrl: dataset, model: 'drill:drill.json' });
     const failed = body(await waitForStatus(id, 'failed'));
     expect(failed.failedChunks).toEqual([0, 1]);
+    expect(failed.error).toMatchObject({ code: 'CHUNK_FAILED', attempts: 1 });
     await writeFile(drill, '{}');
     const retry = await call('POST', `/v1/batches/${id}/retry`);
     api.check('POST', '/v1/batches/{id}/retry', retry);
