@@ -133,6 +133,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
   // The root of the run's trace: the ingest here and every consumer's chunk spans below it.
   const runSpan = tracer.startSpan('batchinfer run', {}, ROOT_CONTEXT);
   let redis: Redis | undefined;
+  let service: BatchService | undefined;
   const started = Date.now();
   try {
     let redisUrl = config.redisUrl;
@@ -172,7 +173,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
     installCompletionEvents(closer, runConfig, logger);
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
-    const service = new BatchService({ queue, store, closer, config: runConfig, logger, leases });
+    service = new BatchService({ queue, store, closer, config: runConfig, logger, leases });
 
     pool = new ConsumerPool(
       options.consumers,
@@ -237,6 +238,8 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
   } finally {
     progress.finish();
     runSpan.end();
+    // An ingest still reading (Ctrl-C, an error) stops first: its batch ends failed, not half-read.
+    await service?.drain(0).catch(() => undefined);
     // Consumers flush their spans on SIGTERM; then this process flushes its own.
     await pool?.stop();
     await telemetry.shutdown();
