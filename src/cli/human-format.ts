@@ -11,7 +11,9 @@ export function formatUsd(usd: number): string {
   if (abs >= 1) return `$${usd.toFixed(2)}`;
   // Enough decimals for three significant digits, e.g. 5.671e-8 -> $0.0000000567.
   const decimals = Math.min(12, Math.max(2, 2 - Math.floor(Math.log10(abs))));
-  return `$${usd.toFixed(decimals).replace(/(\.\d*?[1-9])0+$/, '$1')}`;
+  const [whole, fraction = ''] = usd.toFixed(decimals).split('.');
+  // Trailing zeros say nothing, but cents keep two digits: $0.50, $0.0123.
+  return `$${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }
 
 /** Cost per million records: the figure people compare runs by. */

@@ -144,7 +144,12 @@ const notWritable = (dir: string, why: string, cause?: unknown): OutputError =>
  * level that cannot be made fails with the reason, and the loop is bounded by the depth.
  */
 async function makeFolders(dir: string): Promise<void> {
-  const base = await existingAncestor(dir);
+  let base: string;
+  try {
+    base = await existingAncestor(dir);
+  } catch (err) {
+    throw notWritable(dir, (err as Error).message, err);
+  }
   const missing = path.relative(base, dir).split(path.sep).filter(Boolean);
   let current = base;
   for (const name of missing) {
