@@ -142,7 +142,7 @@ describe('batchinfer run', () => {
   it('fails fast on a malformed environment variable, naming it', async () => {
     const result = await runCli(['run', path.join(dir, 'lab.jsonl')], { env: { CHUNK_SIZE: 'many' } });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toMatch(/^batchinfer: invalid configuration: CHUNK_SIZE: /);
+    expect(result.stderr.trim()).toMatch(/^batchinfer run: invalid configuration: CHUNK_SIZE: /);
   });
 
   it('refuses a dataset that does not exist before starting anything: exit 2, one line naming it, no batch', async () => {
