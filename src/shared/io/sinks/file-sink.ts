@@ -144,11 +144,11 @@ const notWritable = (dir: string, why: string, cause?: unknown): OutputError =>
  * level that cannot be made fails with the reason, and the loop is bounded by the depth.
  */
 async function makeFolders(dir: string): Promise<void> {
-  let base: string;
-  try {
-    base = await existingAncestor(dir);
-  } catch (err) {
-    throw notWritable(dir, (err as Error).message, err);
+  // Errors stay the system's own (ENOENT, ENOTDIR, EACCES, with the path): the consumer
+  // retries a chunk on them, as the volume or folder may be fixed before the next attempt.
+  const base = await existingAncestor(dir);
+  if (!(await stat(base)).isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}' (${base} is a file)`), { code: 'ENOTDIR', path: base });
   }
   const missing = path.relative(base, dir).split(path.sep).filter(Boolean);
   let current = base;
@@ -157,8 +157,7 @@ async function makeFolders(dir: string): Promise<void> {
     try {
       await mkdir(current);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST')
-        throw notWritable(dir, `cannot create ${current}: ${(err as Error).message}`, err);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
 }
