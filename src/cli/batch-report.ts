@@ -3,24 +3,15 @@
  * output folder and, when it failed, why. Also the exit code a batch's state maps to.
  */
 import { fileURLToPath } from 'node:url';
+import { describeBatchError } from '../shared/batch/batch-error.js';
 import type { BatchView } from '../shared/types.js';
 import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
 import { formatCount, formatDuration, formatRate, formatTime, formatUsd, formatUsdPerMillion } from './human-format.js';
 
-/** The failure reason whether the store gives it as text or as `{code, message, ...}`. */
-export function failureReason(view: Pick<BatchView, 'error' | 'errorCode'>): string | undefined {
-  const error = view.error as unknown;
-  if (error === undefined || error === null) return undefined;
-  if (typeof error === 'string') return view.errorCode ? `${view.errorCode}: ${error}` : error;
-  const { code, message, chunkIndex, attempts } = error as {
-    code?: string | null;
-    message?: string;
-    chunkIndex?: number;
-    attempts?: number;
-  };
-  const where = chunkIndex !== undefined && chunkIndex !== null ? ` (chunk ${chunkIndex}${attempts ? `, ${attempts} attempts` : ''})` : '';
-  return `${code ? `${code}: ` : ''}${message ?? JSON.stringify(error)}${where}`;
+/** The failure reason as one line: `CODE: message (chunk N, K attempt(s))`. */
+export function failureReason(view: Pick<BatchView, 'error'>): string | undefined {
+  return view.error ? describeBatchError(view.error) : undefined;
 }
 
 /**
