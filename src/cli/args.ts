@@ -1,21 +1,12 @@
-/** Argument parsing shared by the sub-commands (node:util parseArgs, with usage errors). */
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
+/** Checks of flag values shared by the sub-commands; a bad one is a {@link UsageError} (exit 2). */
 
+/** The user typed something the command cannot take: exit 2, one line, no stack trace. */
 export class UsageError extends Error {
   readonly code = 'USAGE';
 }
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${usage}`);
-  }
-}
-
-export function positiveInt(value: string | undefined, flag: string, usage: string): number | undefined {
+export function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} expects a positive whole number, got '${value}'\n${usage}`);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new UsageError(`${flag} expects a positive whole number, got '${value}'`);
   return Number(value);
 }

@@ -3,6 +3,7 @@
  * for the test suite. It keeps nothing on disk unless asked and is stopped afterwards.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -10,6 +11,7 @@ import tls from 'node:tls';
 import os from 'node:os';
 import path from 'node:path';
 import { RedisUnavailableError } from '../shared/errors.js';
+import { REDIS_DIR_PREFIX, writeOwner } from './stale-redis-dirs.js';
 
 export const REDIS_HELP =
   'batchinfer needs Redis: set REDIS_URL=redis://host:6379, or install redis-server ' +
@@ -22,6 +24,8 @@ export interface LocalRedis {
   dir: string;
   /** Stops the server (SIGTERM, then SIGKILL after 5 s). */
   stop(): Promise<void>;
+  /** Kills the server and removes its folder at once, synchronously (a forced exit). */
+  killNow(): void;
   /**
    * Stops the server and starts it again on the same port and data directory. SIGTERM lets
    * Redis flush its append-only file; SIGKILL simulates a crash.
@@ -47,6 +51,13 @@ export interface LocalRedisOptions {
   tls?: LocalRedisTls;
 }
 
+/**
+ * util-linux's `setpriv --pdeathsig`: the kernel sends redis-server SIGTERM when the process
+ * that started it dies, SIGKILL included, so a killed `run` leaves no Redis behind. Where
+ * it is missing (macOS), the next `run` stops the orphan (stale-redis-dirs.ts).
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -64,7 +75,8 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number, ca?: 
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       if (child.exitCode !== null) {
-        reject(new RedisUnavailableError(`redis-server exited with code ${child.exitCode}`));
+        // 127: setpriv could not find the binary, as a shell reports a missing command.
+        reject(new RedisUnavailableError(child.exitCode === 127 ? REDIS_HELP : `redis-server exited with code ${child.exitCode}`));
         return;
       }
       const socket = ca ? tls.connect({ port, host: '127.0.0.1', ca }) : net.connect(port, '127.0.0.1');
@@ -92,7 +104,7 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number, ca?: 
 
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const binary = options.binary ?? 'redis-server';
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'batchinfer-redis-'));
+  const dir = await mkdtemp(path.join(os.tmpdir(), REDIS_DIR_PREFIX));
   const port = await freePort();
   const listenArgs = options.tls
     ? [
@@ -136,7 +148,11 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   let child: ChildProcess;
 
   async function launch(): Promise<void> {
-    child = spawn(binary, args, { stdio: 'ignore' });
+    // Its own process group: a terminal's Ctrl-C reaches only `run`, which stops Redis
+    // after the consumers have drained into it.
+    child = SETPRIV
+      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', binary, ...args], { stdio: 'ignore', detached: true })
+      : spawn(binary, args, { stdio: 'ignore', detached: true });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', (err: NodeJS.ErrnoException) =>
@@ -145,6 +161,8 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     });
     await spawned;
     await waitForPort(port, child, 10_000, ca);
+    // Lets a later run tell whether this folder's owner is gone (stale-redis-dirs.ts).
+    await writeOwner(dir, { pid: process.pid, ...(child.pid ? { redisPid: child.pid } : {}) });
   }
 
   function kill(signal: NodeJS.Signals): Promise<void> {
@@ -168,6 +186,10 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     async stop() {
       await kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });
+    },
+    killNow() {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     },
     async restart(signal: NodeJS.Signals = 'SIGTERM') {
       await kill(signal);

@@ -1,65 +1,85 @@
-import { ConfigError, RedisUnavailableError } from '../shared/errors.js';
-import { UsageError } from './args.js';
+/**
+ * Dispatch: `batchinfer <command> [options]`. Every command is described by its spec
+ * (command-specs.ts), so `--help` answers before anything is configured or connected;
+ * the command's module is loaded only when it runs (a consumer's cold start does not pay
+ * for the producer's modules). Errors end here: one line and an exit code (error-report.ts).
+ */
+import { loadConfig } from '../shared/config/config.js';
+import { helpText, parseCommand } from './command-spec.js';
+import type { ParsedCommand } from './command-spec.js';
+import { SPECS } from './command-specs.js';
+import { reportError } from './error-report.js';
+import { EXIT } from './exit-codes.js';
+import { packageVersion } from './version.js';
 
-export const USAGE = `Usage: batchinfer <command> [options]
-
-Commands:
-  run <dataset> [--model sum] [--output DIR] [--chunk-size N] [--consumers N] [--format jsonl|csv]
-                [--label key=value]... [--json]
-                            run producer, consumers and Redis locally until the batch is done
-  producer                  start the producer HTTP API (container entrypoint)
-  consumer                  start a chunk consumer (container entrypoint)
-  exporter                  start the queue/cost exporter: /metrics, JSON API, dashboard page
-  submit <datasetUrl> [--server URL] [--model M] [--label key=value]... [--schedule NAME] [--json]
-                            submit a batch to a running producer
-  status <id> [--server URL] [--watch] [--json]
-                            show a batch's status
-
-Environment: see README.md (REDIS_URL, PORT, OUTPUT_URL, MODEL, CHUNK_SIZE, ...).`;
-
-type Command = (argv: string[]) => Promise<number>;
+type Command = (parsed: ParsedCommand) => Promise<number>;
 
 /** Sub-commands by name; the container image runs one of them (`args` in the manifests). */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run-command.js')).runCommand,
+  submit: async () => (await import('./submit-command.js')).submitCommand,
+  status: async () => (await import('./status-command.js')).statusCommand,
+  cancel: async () => (await import('./status-command.js')).cancelCommand,
+  retry: async () => (await import('./status-command.js')).retryCommand,
   producer: async () => (await import('./service-commands.js')).producerCommand,
   consumer: async () => (await import('./service-commands.js')).consumerCommand,
   exporter: async () => (await import('./service-commands.js')).exporterCommand,
-  submit: async () => (await import('./client-commands.js')).submitCommand,
-  status: async () => (await import('./client-commands.js')).statusCommand,
 };
 
-/** Runs a sub-command; returns the process exit code. Known failures are one line on stderr. */
+export function overview(): string {
+  const width = Math.max(...Object.keys(SPECS).map((name) => name.length)) + 2;
+  const lines = ['usage: batchinfer <command> [options]', '       batchinfer <command> --help | batchinfer --version', '', 'Commands:'];
+  for (const [name, spec] of Object.entries(SPECS)) lines.push(`  ${name.padEnd(width)}${spec.summary}`);
+  lines.push('', 'Configuration: environment variables, see docs/configuration.md. The CLI: docs/cli.md.');
+  return lines.join('\n');
+}
+
+/** `LOG_LEVEL=debug` (or trace) shows stacks too; a malformed LOG_LEVEL must not hide the real error. */
+function debugLogging(): boolean {
+  try {
+    const level = loadConfig().logLevel;
+    return level === 'debug' || level === 'trace';
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a sub-command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return name ? 0 : 2;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`batchinfer ${packageVersion()}\n`);
+    return EXIT.ok;
   }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const spec = rest[0] ? SPECS[rest[0]] : undefined;
+    process.stdout.write(`${spec ? helpText(spec) : overview()}\n`);
+    return EXIT.ok;
+  }
+  if (!name) {
+    process.stderr.write(`${overview()}\n`);
+    return EXIT.usage;
+  }
+  const spec = SPECS[name];
   const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`batchinfer: unknown command '${name}'\n${USAGE}\n`);
-    return 2;
+  if (!spec || !load) {
+    process.stderr.write(`batchinfer: unknown command '${name}'; run batchinfer --help for the list\n`);
+    return EXIT.usage;
   }
+  // Before parsing, so `--help` works next to a flag that is wrong or incomplete.
+  const beforeDashes = rest.indexOf('--') === -1 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (beforeDashes.includes('--help') || beforeDashes.includes('-h')) {
+    process.stdout.write(`${helpText(spec)}\n`);
+    return EXIT.ok;
+  }
+  let debug = rest.includes('--debug');
   try {
+    const parsed = parseCommand(spec, rest);
+    debug = parsed.debug;
     return await (
       await load()
-    )(rest);
+    )(parsed);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`batchinfer ${name}: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`batchinfer: invalid configuration: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof RedisUnavailableError) {
-      process.stderr.write(`batchinfer: ${err.message}\n`);
-      return 3;
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`batchinfer ${name}: ${message}\n`);
-    return 1;
+    return reportError(err, name, debug || debugLogging());
   }
 }

@@ -3,36 +3,47 @@
  * is not a TTY (logs and CI output stay clean).
  */
 import type { BatchView } from '../shared/types.js';
+import { formatCount } from './human-format.js';
 
 const WIDTH = 30;
 
-export function progressLine(view: BatchView, elapsedMs: number): string {
+/** Records per second since the batch was created (not since this process started watching). */
+function rate(view: BatchView, done: number, now: number): string {
+  const seconds = (now - Date.parse(view.createdAt)) / 1000;
+  return seconds > 0 ? `${formatCount(Math.round(done / seconds))}/s` : '…';
+}
+
+export function progressLine(view: BatchView, now = Date.now()): string {
   const done = view.records.succeeded + view.records.failed;
   const total = view.records.total;
-  const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
   if (total === null) {
-    return `${view.status}: ${done.toLocaleString('en-US')} of ${view.records.read.toLocaleString('en-US')}+ records (${rate.toLocaleString('en-US')}/s)`;
+    return `${view.status}: ${formatCount(done)} of ${formatCount(view.records.read)}+ records (${rate(view, done, now)})`;
   }
   const fraction = total > 0 ? Math.min(1, done / total) : 1;
   const filled = Math.round(fraction * WIDTH);
   const bar = '#'.repeat(filled) + '-'.repeat(WIDTH - filled);
-  const errors = view.records.failed > 0 ? `, ${view.records.failed.toLocaleString('en-US')} errors` : '';
-  return `[${bar}] ${(fraction * 100).toFixed(1)}% ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} records${errors} (${rate.toLocaleString('en-US')}/s)`;
+  const errors = view.records.failed > 0 ? `, ${formatCount(view.records.failed)} errors` : '';
+  return `[${bar}] ${(fraction * 100).toFixed(1)}% ${formatCount(done)}/${formatCount(total)} records${errors} (${rate(view, done, now)})`;
 }
 
 export class ProgressReporter {
-  private readonly started = Date.now();
   private drawn = false;
+  readonly enabled: boolean;
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
     wanted: boolean,
-    private readonly enabled = wanted && stream.isTTY === true,
-  ) {}
+  ) {
+    this.enabled = wanted && stream.isTTY === true;
+  }
+
+  line(view: BatchView): string {
+    return progressLine(view);
+  }
 
   update(view: BatchView): void {
     if (!this.enabled) return;
-    this.stream.write(`\r\x1b[2K${progressLine(view, Date.now() - this.started)}`);
+    this.stream.write(`\r\x1b[2K${progressLine(view)}`);
     this.drawn = true;
   }
 

@@ -9,6 +9,7 @@ import { loadConfig } from '../shared/config/config.js';
 import type { Config } from '../shared/config/config.js';
 import { createLogger } from '../shared/observability/logger.js';
 import type { Logger } from '../shared/observability/logger.js';
+import { exitWithParent } from './parent-watch.js';
 import { installShutdown } from './signals.js';
 import { startTelemetry } from '../shared/observability/telemetry.js';
 import type { Telemetry } from '../shared/observability/telemetry.js';
@@ -58,6 +59,8 @@ export async function producerCommand(): Promise<number> {
 }
 
 export async function consumerCommand(): Promise<number> {
+  // Started by `batchinfer run`: stop when it does, however it ends.
+  exitWithParent();
   const { startConsumer } = await import('../consumer/consumer-service.js');
   return runService('consumer', startConsumer);
 }

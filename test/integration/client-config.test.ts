@@ -48,9 +48,10 @@ describe('client commands', () => {
     expect((JSON.parse(status.stdout) as { id: string }).id).toBe(id);
   });
 
-  it('are refused without the token (the server answers 401, exit 1)', async () => {
+  it('are refused without the token (the server answers 401: exit 2, the line says to set API_TOKEN)', async () => {
     const result = await runCli(['submit', dataset], { env: { BATCHINFER_SERVER: producer.url } });
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toMatch(/^batchinfer submit: the producer answered 401: .*API_TOKEN/);
   });
 
   it('stop with a configuration error (exit 2) on a malformed BATCHINFER_SERVER, before any request', async () => {

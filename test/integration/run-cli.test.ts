@@ -142,16 +142,18 @@ describe('batchinfer run', () => {
   it('fails fast on a malformed environment variable, naming it', async () => {
     const result = await runCli(['run', path.join(dir, 'lab.jsonl')], { env: { CHUNK_SIZE: 'many' } });
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toMatch(/^batchinfer: invalid configuration: CHUNK_SIZE: /);
+    expect(result.stderr.trim()).toMatch(/^batchinfer run: invalid configuration: CHUNK_SIZE: /);
   });
 
-  it('refuses a dataset that does not exist with a clear error', async () => {
+  it('refuses a dataset that does not exist before starting anything: exit 2, one line naming it, no batch', async () => {
     const result = await runCli(['run', path.join(dir, 'nope.jsonl'), '--output', path.join(dir, 'nope-out'), '--json'], {
       env: { REDIS_URL: redis.url },
     });
-    expect(result.code).toBe(1);
-    const summary = JSON.parse(result.stdout) as Summary & { error: string };
-    expect(summary.error).toContain('dataset not found');
-    await expect(readFile(path.join(dir, 'nope-out', summary.id, 'manifest.json'))).rejects.toThrow();
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^batchinfer run: dataset .*nope\.jsonl: no such file or folder/),
+    ]);
+    await expect(readFile(path.join(dir, 'nope-out'))).rejects.toThrow();
   });
 });

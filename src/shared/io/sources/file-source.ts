@@ -46,6 +46,9 @@ export const fileSource: DatasetSource = {
     if (range && range.end <= range.start) return { stream: Readable.from([]), version };
     // createReadStream's `end` is inclusive.
     const bounds = range ? { start: range.start, end: range.end - 1 } : {};
+    // A stream made with an already-aborted signal emits 'error' before anyone listens
+    // (an uncaught exception): stopped during the stat above, stop here instead.
+    options.signal?.throwIfAborted();
     const stream = createReadStream(filePath, { signal: options.signal, highWaterMark: 256 * 1024, ...bounds });
     return { stream, version };
   },
