@@ -4,77 +4,56 @@
  * ingesting batch's ingest stops too, even when another producer is ingesting it; a finished
  * batch cannot be cancelled.
  */
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { callApi, getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
-import { probeChunkQueue } from '../helpers/chunk-queue.js';
-import type { QueueProbe } from '../helpers/chunk-queue.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
 import type { DatasetServer } from '../helpers/dataset-server.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
+import type { PipelineEnv, ServiceEnvFactory } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 let dir: string;
-let redis: LocalRedis;
+let serviceEnv: ServiceEnvFactory;
 let datasets: DatasetServer;
 let data: GeneratedDataset;
-let services: RunningService[] = [];
-let probe: QueueProbe | undefined;
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-cancel-'));
-  redis = await startTestRedis();
+it.beforeAll(async ({ workDir, serviceEnv: envOf }) => {
+  dir = workDir;
+  serviceEnv = envOf;
   datasets = await startDatasetServer();
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1000);
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 300 }));
 });
-afterEach(async () => {
+it.afterEach(() => {
   datasets.release();
-  await Promise.all(services.map((s) => s.stop()));
-  services = [];
-  await probe?.close();
-  probe = undefined;
 });
-afterAll(async () => {
+it.afterAll(async () => {
   await datasets?.stop();
-  await redis?.stop();
 });
 
-function env(): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('cancel'),
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+function env(): PipelineEnv {
+  return serviceEnv({
     DATASET_ALLOWED_SCHEMES: 'file,http',
     DATASET_ALLOW_PRIVATE_NETWORKS: 'true',
     MODEL_ROOT: dir,
     CHUNK_SIZE: '50',
     CONSUMER_CONCURRENCY: '1',
     INGEST_LEASE_MS: '1500',
-  };
-}
-
-async function start(command: string, e: Record<string, string>): Promise<RunningService> {
-  const service = await startService(command, e);
-  services.push(service);
-  return service;
+  });
 }
 
 describe('cancelling a batch', () => {
-  it('stops a running batch: waiting chunks leave the queue, consumers take no more of them', async () => {
+  it('stops a running batch: waiting chunks leave the queue, consumers take no more of them', async ({ services, probeQueue }) => {
     const e = env();
-    probe = probeChunkQueue(redis.url, e.QUEUE_PREFIX ?? '');
-    const producer = await start('producer', e);
-    await start('consumer', e);
+    const probe = probeQueue(e.QUEUE_PREFIX);
+    const producer = await services.start('producer', e);
+    await services.start('consumer', e);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
     await waitForBatch(
       () => producer.url,
@@ -105,13 +84,13 @@ describe('cancelling a batch', () => {
     expect((await callApi(`${producer.url}/v1/batches/no-such-batch`, 'DELETE')).status).toBe(404);
   });
 
-  it('stops an ingest running in another producer (it notices through its lease)', async () => {
+  it('stops an ingest running in another producer (it notices through its lease)', async ({ services }) => {
     // The dataset server stops sending half-way, so the ingest is still going when cancelled.
     datasets.set('/slow.jsonl', Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: i, features: [i] })).join('\n') + '\n');
     datasets.fail('/slow.jsonl', { stallAfterBytes: 20_000 });
     const e = env();
-    const ingesting = await start('producer', e);
-    const other = await start('producer', e);
+    const ingesting = await services.start('producer', e);
+    const other = await services.start('producer', e);
     const id = await submitBatch(ingesting.url, { datasetUrl: datasets.url('/slow.jsonl'), chunkSize: 10 });
     await waitForBatch(
       () => other.url,

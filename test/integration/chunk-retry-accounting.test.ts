@@ -4,56 +4,35 @@
  * and the retry's wait does not include the backoff or the first attempt; the failed
  * attempt's cost is part of the batch's cost; records are counted once.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { buildChunkEvent } from '../../src/shared/events/chunk-event.js';
 import { chunkJobId, createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { metricKeys } from '../../src/shared/batch/keys.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { batchRequest, chunkData } from '../helpers/batch-requests.js';
+import { it } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/wait-until.js';
-
-let dir: string;
-let server: LocalRedis;
-let redis: Redis;
-let consumer: RunningService | undefined;
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-retry-'));
-  server = await startTestRedis();
-  redis = connect(server.url);
-});
-afterAll(async () => {
-  await consumer?.stop();
-  await redis?.quit();
-  await server?.stop();
-});
 
 const BACKOFF_MS = 3000;
 
 describe('a retried chunk', () => {
-  it('is observed per attempt, costs both attempts, and counts its records once', async () => {
-    const prefix = freshPrefix('retry');
+  it('is observed per attempt, costs both attempts, and counts its records once', async ({
+    workDir: dir,
+    redisClient: redis,
+    serviceEnv,
+    services,
+  }) => {
+    const env = serviceEnv();
+    const prefix = env.QUEUE_PREFIX;
     const output = path.join(dir, 'out');
     await mkdir(output, { recursive: true });
     const store = new BatchStore(redis, prefix, 3600);
     const id = 'retried-batch';
     const records = Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `r${i}`, features: [i, 1] }));
-    await store.create(id, {
-      datasetUrl: 'file:///d.jsonl',
-      format: 'jsonl',
-      model: 'sum',
-      chunkSize: 20,
-      outputUrl: pathToFileURL(output).toString(),
-      labels: { team: 'risk' },
-    });
+    await store.create(id, batchRequest({ chunkSize: 20, outputUrl: pathToFileURL(output).toString(), labels: { team: 'risk' } }));
     await store.markIngested(id, 1, records.length);
 
     // A file where the batch's folder should be: the first attempt cannot write its part.
@@ -61,23 +40,11 @@ describe('a retried chunk', () => {
     await writeFile(blocker, 'not a folder');
     const queue = createChunkQueue(redis, { prefix, attempts: 2 });
     // The consumer is up first, so the first attempt's wait is short too.
-    consumer = await startService('consumer', {
-      REDIS_URL: server.url,
-      QUEUE_PREFIX: prefix,
-      OUTPUT_URL: pathToFileURL(output).toString(),
-    });
+    await services.start('consumer', env);
     const enqueuedAt = Date.now();
     await queue.add(
       'chunk',
-      buildChunkEvent({
-        batchId: id,
-        chunkIndex: 0,
-        firstLine: 1,
-        records,
-        format: 'jsonl',
-        model: 'sum',
-        outputUrl: pathToFileURL(output).toString(),
-      }),
+      buildChunkEvent(chunkData({ batchId: id, chunkIndex: 0, records, outputUrl: pathToFileURL(output).toString() })),
       { jobId: chunkJobId(id, 0), attempts: 2, backoff: { type: 'fixed', delay: BACKOFF_MS } },
     );
 

@@ -4,56 +4,37 @@
  * settings tests configure), its part is rewritten, never doubled; a chunk that keeps losing
  * its consumer is failed and accounted, and can be retried.
  */
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { partName } from '../../src/shared/io/sinks/output-layout.js';
 import { callApi, getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
-import { chunkIndexOf, probeChunkQueue } from '../helpers/chunk-queue.js';
+import { chunkIndexOf } from '../helpers/chunk-queue.js';
 import type { QueueProbe } from '../helpers/chunk-queue.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
+import type { PipelineEnv, ServiceEnvFactory } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const CHUNK = 100;
 let dir: string;
-let redis: LocalRedis;
+let serviceEnv: ServiceEnvFactory;
 let data: GeneratedDataset;
-let services: RunningService[] = [];
-let probe: QueueProbe | undefined;
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-consumer-faults-'));
-  redis = await startTestRedis();
+it.beforeAll(async ({ workDir, serviceEnv: envOf }) => {
+  dir = workDir;
+  serviceEnv = envOf;
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1600, { bad: (line) => line % 97 === 0 });
   // Each chunk takes 400 ms (or 1.2 s), like a real model: a kill lands mid-chunk.
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 400 }));
   await writeFile(path.join(dir, 'slower.json'), JSON.stringify({ delayMs: 1200 }));
 });
-afterEach(async () => {
-  for (const s of services) s.process.kill('SIGCONT');
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  services = [];
-  await probe?.close();
-  probe = undefined;
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-function pipelineEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('cf'),
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
-    DATASET_ALLOWED_SCHEMES: 'file',
+function pipelineEnv(extra: Record<string, string> = {}): PipelineEnv {
+  return serviceEnv({
     MODEL_ROOT: dir,
     CHUNK_SIZE: String(CHUNK),
     // A lost consumer's chunk is taken up again within ~2.5 s instead of ~45 s.
@@ -61,20 +42,14 @@ function pipelineEnv(extra: Record<string, string> = {}): Record<string, string>
     CHUNK_STALLED_INTERVAL_MS: '500',
     LOG_LEVEL: 'debug',
     ...extra,
-  };
-}
-
-async function start(command: string, env: Record<string, string>): Promise<RunningService> {
-  const service = await startService(command, env);
-  services.push(service);
-  return service;
+  });
 }
 
 /** Waits until `consumer` is working on a chunk; returns the chunk job ids it holds. */
-async function busyWith(consumer: RunningService): Promise<string[]> {
+async function busyWith(probe: QueueProbe, consumer: RunningService): Promise<string[]> {
   return waitUntil(
     async () => {
-      const held = await probe?.activeOf(consumer.process.pid);
+      const held = await probe.activeOf(consumer.process.pid);
       return held && held.length > 0 ? held : undefined;
     },
     { what: 'the consumer to be mid-chunk', intervalMs: 20 },
@@ -87,15 +62,15 @@ const idsOfChunk = (index: number, size = CHUNK): string[] =>
   Array.from({ length: size }, (_, k) => `r${index * size + k + 1}`).filter((id) => data.expected.has(id));
 
 describe('a consumer lost mid-chunk', () => {
-  it('SIGKILL: its chunks are taken up by another consumer and every record is written once', async () => {
+  it('SIGKILL: its chunks are taken up by another consumer and every record is written once', async ({ services, probeQueue }) => {
     const env = pipelineEnv();
-    probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
-    const producer = await start('producer', env);
-    const survivor = await start('consumer', env);
-    const victim = await start('consumer', env);
+    const probe = probeQueue(env.QUEUE_PREFIX);
+    const producer = await services.start('producer', env);
+    const survivor = await services.start('consumer', env);
+    const victim = await services.start('consumer', env);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
 
-    const holding = await busyWith(victim);
+    const holding = await busyWith(probe, victim);
     victim.process.kill('SIGKILL');
     await victim.exited;
     // Chunks it held that had not completed when it died (a dead process completes nothing).
@@ -118,20 +93,23 @@ describe('a consumer lost mid-chunk', () => {
     }
   });
 
-  it('frozen past its lock (SIGSTOP), then thawed: the chunk runs twice, its part is rewritten, nothing is doubled', async () => {
+  it('frozen past its lock (SIGSTOP), then thawed: the chunk runs twice, its part is rewritten, nothing is doubled', async ({
+    services,
+    probeQueue,
+  }) => {
     // One chunk at a time, 1.2 s each: the freeze lands early in the chunk, before its part is written.
     const env = pipelineEnv({ CONSUMER_CONCURRENCY: '1' });
-    probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
-    const producer = await start('producer', env);
-    const other = await start('consumer', env);
-    const frozen = await start('consumer', env);
+    const probe = probeQueue(env.QUEUE_PREFIX);
+    const producer = await services.start('producer', env);
+    const other = await services.start('consumer', env);
+    const frozen = await services.start('consumer', env);
     const id = await submitBatch(producer.url, {
       datasetUrl: pathToFileURL(data.path).toString(),
       model: 'drill:slower.json',
       chunkSize: 400,
     });
 
-    const [jobId = ''] = await busyWith(frozen);
+    const [jobId = ''] = await busyWith(probe, frozen);
     frozen.process.kill('SIGSTOP');
     // The other consumer takes the chunk over once the frozen one's lock lapses, and writes its part.
     await waitUntil(() => other.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), { what: `${jobId} to run again` });
@@ -152,20 +130,23 @@ describe('a consumer lost mid-chunk', () => {
     expectEveryRecordOnce(await readBatchOutput(outputDir(), id), data.expected, data.badLines, { view: await getBatch(producer.url, id) });
   });
 
-  it('a chunk that loses its consumer too often is failed and accounted, and a retry completes the batch', async () => {
+  it('a chunk that loses its consumer too often is failed and accounted, and a retry completes the batch', async ({
+    services,
+    probeQueue,
+  }) => {
     // CHUNK_MAX_STALLED_COUNT=0: the first lost consumer fails the chunk (BullMQ fails it,
     // not our processor, so the consumer's 'failed' listener must account it).
     const env = pipelineEnv({ CHUNK_MAX_STALLED_COUNT: '0', CONSUMER_CONCURRENCY: '1' });
-    probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX ?? '');
-    const producer = await start('producer', env);
-    const first = await start('consumer', env);
+    const probe = probeQueue(env.QUEUE_PREFIX);
+    const producer = await services.start('producer', env);
+    const first = await services.start('consumer', env);
     const id = await submitBatch(producer.url, {
       datasetUrl: pathToFileURL(data.path).toString(),
       model: 'drill:slower.json',
       chunkSize: 400,
     });
 
-    const [jobId = ''] = await busyWith(first);
+    const [jobId = ''] = await busyWith(probe, first);
     const lost = chunkIndexOf(jobId);
     first.process.kill('SIGKILL');
     await first.exited;
@@ -173,7 +154,7 @@ describe('a consumer lost mid-chunk', () => {
       (await probe.queue.getActive()).map((job) => job.id),
       'the kill landed mid-chunk',
     ).toContain(jobId);
-    await start('consumer', env);
+    await services.start('consumer', env);
 
     const failed = await waitForEnd(() => producer.url, id);
     expect(failed.status).toBe('failed');

@@ -3,40 +3,26 @@
  * chunk written to Redis by someone other than the producer cannot direct its output
  * elsewhere, plainly or through a symbolic link. Real consumer process, real Redis, real files.
  */
-import { mkdir, mkdtemp, readdir, symlink } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { buildChunkEvent } from '../../src/shared/events/chunk-event.js';
 import { chunkJobId, createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { metricKeys } from '../../src/shared/batch/keys.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
+import { batchRequest, chunkData } from '../helpers/batch-requests.js';
+import { it } from '../helpers/fixtures.js';
 import { readBatchOutput } from '../helpers/output.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
-let server: LocalRedis;
-let redis: Redis;
-let consumer: RunningService | undefined;
-
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = connect(server.url);
-});
-afterAll(async () => {
-  await consumer?.stop();
-  await redis?.quit();
-  await server?.stop();
-});
-
 describe('a consumer', () => {
-  it('refuses, for good and writing nothing, a chunk whose output location is outside its OUTPUT_URL', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-outroot-'));
+  it('refuses, for good and writing nothing, a chunk whose output location is outside its OUTPUT_URL', async ({
+    workDir: dir,
+    redisClient: redis,
+    serviceEnv,
+    services,
+  }) => {
     const root = path.join(dir, 'out');
     const elsewhere = path.join(dir, 'elsewhere');
     const linked = path.join(dir, 'linked');
@@ -44,20 +30,14 @@ describe('a consumer', () => {
     await symlink(linked, path.join(root, 'escape'));
     const url = (p: string): string => pathToFileURL(p).toString();
 
-    const prefix = freshPrefix('outroot');
+    const env = serviceEnv({ OUTPUT_URL: url(root), CHUNK_ATTEMPTS: '3' });
+    const prefix = env.QUEUE_PREFIX;
     const store = new BatchStore(redis, prefix, 3600);
     const id = 'forged-batch';
     // The batch as the producer made it: inside the root.
-    await store.create(id, {
-      datasetUrl: 'file:///d.jsonl',
-      format: 'jsonl',
-      model: 'sum',
-      chunkSize: 1,
-      outputUrl: url(root),
-      labels: {},
-    });
+    await store.create(id, batchRequest({ chunkSize: 1, outputUrl: url(root) }));
     await store.markIngested(id, 3, 3);
-    consumer = await startService('consumer', { REDIS_URL: server.url, QUEUE_PREFIX: prefix, OUTPUT_URL: url(root), CHUNK_ATTEMPTS: '3' });
+    await services.start('consumer', env);
 
     // Chunks as anyone with access to Redis could write them: two pointing out of the root.
     const queue = createChunkQueue(redis, { prefix, attempts: 3, backoffMs: 10 });
@@ -65,15 +45,7 @@ describe('a consumer', () => {
     await queue.addBulk(
       outputs.map((outputUrl, chunkIndex) => ({
         name: 'chunk' as const,
-        data: buildChunkEvent({
-          batchId: id,
-          chunkIndex,
-          firstLine: chunkIndex + 1,
-          records: [`{"id":${chunkIndex},"features":[1]}`],
-          format: 'jsonl',
-          model: 'sum',
-          outputUrl,
-        }),
+        data: buildChunkEvent(chunkData({ batchId: id, chunkIndex, records: [`{"id":${chunkIndex},"features":[1]}`], outputUrl })),
         opts: { jobId: chunkJobId(id, chunkIndex) },
       })),
     );

@@ -7,57 +7,37 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { buildChunkEvent } from '../../src/shared/events/chunk-event.js';
 import { chunkJobId, createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/observability/histogram-buckets.js';
-import type { BatchRequest } from '../../src/shared/types.js';
 import { DashboardPage, PAGE_PATHS } from '../../src/exporter/dashboard-page.js';
 import { launchBrowser } from '../helpers/browser.js';
 import type { TestBrowser } from '../helpers/browser.js';
-import { ROOT, startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { batchRequest, chunkData } from '../helpers/batch-requests.js';
+import { ROOT } from '../helpers/cli.js';
+import { it } from '../helpers/fixtures.js';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
-let server: LocalRedis;
-let redis: Redis;
-let exporter: RunningService | undefined;
 let browser: TestBrowser | undefined;
 
-beforeAll(async () => {
-  server = await startTestRedis();
-  redis = connect(server.url);
-});
-afterAll(async () => {
+it.afterAll(async () => {
   await browser?.close();
-  await exporter?.stop();
-  await redis?.quit();
-  await server?.stop();
 });
 
-const request = (labels: Record<string, string>): BatchRequest => ({
-  datasetUrl: 'file:///data.jsonl',
-  format: 'jsonl',
-  model: 'sum',
-  chunkSize: 1,
-  outputUrl: 'file:///tmp/bi-page-out',
-  labels,
-});
+const request = (labels: Record<string, string>) => batchRequest({ chunkSize: 1, outputUrl: 'file:///tmp/bi-page-out', labels });
 
 describe('the exporter page', () => {
-  it('shows the live depth of a filling queue, the batch in progress and cost by team', async () => {
-    const prefix = freshPrefix('page');
-    exporter = await startService('exporter', {
-      REDIS_URL: server.url,
-      QUEUE_PREFIX: prefix,
-      EXPORTER_SAMPLE_SECONDS: '1',
-      TEAM_BUDGETS_USD: JSON.stringify({ risk: 1 }),
-    });
+  it('shows the live depth of a filling queue, the batch in progress and cost by team', async ({
+    redisClient: redis,
+    serviceEnv,
+    services,
+  }) => {
+    const env = serviceEnv({ EXPORTER_SAMPLE_SECONDS: '1', TEAM_BUDGETS_USD: JSON.stringify({ risk: 1 }) });
+    const prefix = env.QUEUE_PREFIX;
+    const exporter = await services.start('exporter', env);
     const store = new BatchStore(redis, prefix, 3600);
     const queue = createChunkQueue(redis, { prefix, attempts: 3 });
 
@@ -96,15 +76,12 @@ describe('the exporter page', () => {
     for (const target of [4, 9, 15]) {
       const jobs = [];
       for (; added < target; added++) {
-        const data = {
+        const data = chunkData({
           batchId: 'filling',
           chunkIndex: added,
-          firstLine: added + 1,
           records: [`{"id":${added},"features":[1]}`],
-          format: 'jsonl' as const,
-          model: 'sum',
           outputUrl: 'file:///tmp/bi-page-out',
-        };
+        });
         jobs.push({ name: 'chunk' as const, data: buildChunkEvent(data), opts: { jobId: chunkJobId('filling', added) } });
       }
       await queue.addBulk(jobs);

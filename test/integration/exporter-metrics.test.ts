@@ -4,42 +4,24 @@
  * batch that completes. `/metrics` must count each of them, agree with the status API on
  * cost, and pass `promtool check metrics` at every step.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WaitingError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { Manifest } from '../../src/shared/batch/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
-import type { BatchView } from '../../src/shared/types.js';
+import { batchRequest } from '../helpers/batch-requests.js';
+import { submitBatch, waitForBatch } from '../helpers/batches.js';
 import { chunkResult } from '../helpers/chunk-result.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
 import { parseMetricsText, sampleSum, sampleValue } from '../helpers/metrics-text.js';
 import { checkMetrics } from '../helpers/promtool.js';
 import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
-
-let dir: string;
-let server: LocalRedis;
-let redis: Redis;
-const services: RunningService[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-exporter-'));
-  server = await startTestRedis();
-  redis = connect(server.url);
-});
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await redis?.quit();
-  await server?.stop();
-});
 
 async function scrape(exporter: RunningService): Promise<string> {
   const res = await fetch(`${exporter.url}/metrics`);
@@ -60,39 +42,37 @@ async function expectPromtoolClean(text: string): Promise<void> {
 }
 
 describe('batchinfer exporter', () => {
-  it('publishes waiting, active and failed chunks, records, cost and batches from Redis', async () => {
-    const prefix = freshPrefix('exporter');
+  it('publishes waiting, active and failed chunks, records, cost and batches from Redis', async ({
+    workDir: dir,
+    redis: server,
+    redisClient: redis,
+    serviceEnv,
+    services,
+  }) => {
     const output = path.join(dir, 'out');
     const budget = 0.000001;
-    const env = {
-      REDIS_URL: server.url,
-      QUEUE_PREFIX: prefix,
-      OUTPUT_URL: pathToFileURL(output).toString(),
-      DATASET_ALLOWED_SCHEMES: 'file',
+    const env = serviceEnv({
       MODEL_ROOT: dir,
       CHUNK_SIZE: '100',
       TEAM_BUDGETS_USD: JSON.stringify({ risk: budget }),
       SCHEDULE_MAX_INTERVAL_SECONDS: '{"nightly-risk": 3600, "*": 90000}',
-    };
-    const [producer, exporter] = await Promise.all([startService('producer', env), startService('exporter', env)]);
-    services.push(producer, exporter);
+    });
+    const prefix = env.QUEUE_PREFIX;
+    const [producer, exporter] = await Promise.all([services.start('producer', env), services.start('exporter', env)]);
 
     const good = await writeJsonlDataset(path.join(dir, 'good.jsonl'), 600, { bad: (line) => line % 97 === 0 });
     const bad = await writeJsonlDataset(path.join(dir, 'bad.jsonl'), 250);
-    const submit = async (body: Record<string, unknown>): Promise<string> => {
-      const res = await fetch(`${producer.url}/v1/batches`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(res.status).toBe(202);
-      return ((await res.json()) as { id: string }).id;
-    };
-    const view = async (id: string): Promise<BatchView> => (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView;
+    const submit = (body: Record<string, unknown>): Promise<string> => submitBatch(producer.url, body);
     const goodId = await submit({ datasetUrl: pathToFileURL(good.path).toString(), labels: { team: 'risk', project: 'churn' } });
     // The model file does not exist: every chunk of this batch fails for good at the consumer.
     const badId = await submit({ datasetUrl: pathToFileURL(bad.path).toString(), model: 'linear:missing.json', labels: { team: 'fraud' } });
-    for (const id of [goodId, badId]) await waitUntil(async () => (await view(id)).status === 'running', { what: `${id} ingested` });
+    for (const id of [goodId, badId])
+      await waitForBatch(
+        () => producer.url,
+        id,
+        (v) => v.status === 'running',
+        `${id} ingested`,
+      );
 
     // Waiting, with no consumer: the depth KEDA scales on counts every chunk.
     let text = await scrapeWhen(exporter, (t) => sampleValue(t, 'batchinfer_batches', { status: 'running' }) === 2, 'both batches running');
@@ -137,25 +117,23 @@ describe('batchinfer exporter', () => {
     // A batch started by a schedule: its start time is published per schedule.
     const store = new BatchStore(redis, prefix, 3600);
     const before = Date.now();
-    await store.create('scheduled-1', {
-      datasetUrl: 'file:///nowhere.jsonl',
-      format: 'jsonl',
-      model: 'sum',
-      chunkSize: 10,
-      outputUrl: pathToFileURL(output).toString(),
-      labels: {},
-      schedule: 'nightly-risk',
-    });
+    await store.create('scheduled-1', batchRequest({ outputUrl: pathToFileURL(output).toString(), schedule: 'nightly-risk' }));
     await store.halt('scheduled-1', 'cancelled', 'test: not run');
 
     // A consumer drains the queue.
-    services.push(await startService('consumer', env));
-    const goodDone = await waitUntil(async () => ((v) => (v.status === 'completed' ? v : undefined))(await view(goodId)), {
-      what: 'good batch completed',
-    });
-    const badDone = await waitUntil(async () => ((v) => (v.status === 'failed' ? v : undefined))(await view(badId)), {
-      what: 'bad batch failed',
-    });
+    await services.start('consumer', env);
+    const goodDone = await waitForBatch(
+      () => producer.url,
+      goodId,
+      (v) => v.status === 'completed',
+      'good batch completed',
+    );
+    const badDone = await waitForBatch(
+      () => producer.url,
+      badId,
+      (v) => v.status === 'failed',
+      'bad batch failed',
+    );
     text = await scrapeWhen(
       exporter,
       (t) =>
@@ -240,10 +218,13 @@ describe('batchinfer exporter', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('publishes label values users chose as they wrote them: quotes, backslashes, newlines, unicode', async () => {
+  it('publishes label values users chose as they wrote them: quotes, backslashes, newlines, unicode', async ({
+    redis: server,
+    redisClient: redis,
+    services,
+  }) => {
     const prefix = freshPrefix('labels');
-    const exporter = await startService('exporter', { REDIS_URL: server.url, QUEUE_PREFIX: prefix });
-    services.push(exporter);
+    const exporter = await services.start('exporter', { REDIS_URL: server.url, QUEUE_PREFIX: prefix });
     const store = new BatchStore(redis, prefix, 3600);
     const labelSets = [
       { team: 'a"b', project: 'back\\slash/and/slashes' },
@@ -255,15 +236,7 @@ describe('batchinfer exporter', () => {
     ];
     for (const [i, labels] of labelSets.entries()) {
       const id = `hostile-${i}`;
-      await store.create(id, {
-        datasetUrl: 'file:///d.jsonl',
-        format: 'jsonl',
-        model: 'sum',
-        chunkSize: 10,
-        outputUrl: 'file:///tmp/bi-labels-out',
-        labels,
-        schedule: `${labels.team}|${labels.project}`,
-      });
+      await store.create(id, batchRequest({ labels, schedule: `${labels.team}|${labels.project}` }));
       await store.markIngested(id, 1, 10);
       await store.recordChunk(id, 0, chunkResult(i + 1, 0, { costUsd: i + 1 }));
     }
@@ -284,10 +257,9 @@ describe('batchinfer exporter', () => {
     await expectPromtoolClean(text);
   });
 
-  it('answers 503 on /metrics while Redis is down, never stale numbers', async () => {
+  it('answers 503 on /metrics while Redis is down, never stale numbers', async ({ services }) => {
     const own = await startTestRedis();
-    const exporter = await startService('exporter', { REDIS_URL: own.url, QUEUE_PREFIX: freshPrefix('down') });
-    services.push(exporter);
+    const exporter = await services.start('exporter', { REDIS_URL: own.url, QUEUE_PREFIX: freshPrefix('down') });
     // /healthz answers before the Redis connection is up; a scrape before that is a 503 too.
     await waitUntil(async () => (await fetch(`${exporter.url}/readyz`)).status === 200, { what: 'the exporter connected to Redis' });
     expect((await fetch(`${exporter.url}/metrics`)).status).toBe(200);

@@ -11,29 +11,25 @@
  */
 import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
 import type { LookupFunction } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
 import { checkDatasetAddress } from '../../src/shared/io/address-policy.js';
 import type { Resolver } from '../../src/shared/io/address-policy.js';
 import { openDataset } from '../../src/shared/io/sources/open-dataset.js';
 import { DatasetRefusedError } from '../../src/shared/errors.js';
 import { listen } from '../../src/shared/http/health-server.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { startService } from '../helpers/cli.js';
+import { callApi, getBatch } from '../helpers/batches.js';
 import type { RunningService } from '../helpers/cli.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
 import { ownAddresses, startTrap } from '../helpers/trap-server.js';
 import type { TrapServer } from '../helpers/trap-server.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const DATA = '{"id":1,"features":[1,2]}\n{"id":2,"features":[3,4]}\n';
 
-let redis: LocalRedis;
+let redis: Redis;
 let producer: RunningService;
 let trap: TrapServer;
 let publicServer: http.Server;
@@ -44,7 +40,7 @@ let redirects: Record<string, string>;
 
 const bracket = (address: string): string => (address.includes(':') ? `[${address}]` : address);
 
-beforeAll(async () => {
+it.beforeAll(async ({ redisClient, serviceEnv, fileServices }) => {
   trap = await startTrap('::');
   const T = trap.port;
   redirects = {
@@ -75,46 +71,26 @@ beforeAll(async () => {
   });
   publicBase = `http://127.0.0.2:${await listen(publicServer, 0, '127.0.0.2')}`;
 
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-ssrf-'));
-  redis = await startTestRedis();
-  prefix = freshPrefix('ssrf');
-  producer = await startService('producer', {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
-    DATASET_ALLOWED_CIDRS: '127.0.0.2/32',
-  });
+  redis = redisClient;
+  // The service's default schemes (http, https, s3): the test is about which addresses it reaches.
+  const env = serviceEnv({ DATASET_ALLOWED_SCHEMES: undefined, DATASET_ALLOWED_CIDRS: '127.0.0.2/32' });
+  prefix = env.QUEUE_PREFIX;
+  producer = await fileServices.start('producer', env);
 });
 
-afterAll(async () => {
-  await producer?.stop();
-  await redis?.stop();
+it.afterAll(async () => {
   await trap?.close();
   publicServer?.closeAllConnections();
   publicServer?.close();
 });
 
 async function submit(datasetUrl: string): Promise<{ status: number; body: { id?: string; error?: { code: string; field?: string } } }> {
-  const res = await fetch(`${producer.url}/v1/batches`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ datasetUrl }),
-  });
-  return { status: res.status, body: (await res.json()) as never };
+  const { status, json } = await callApi<{ id?: string }>(`${producer.url}/v1/batches`, 'POST', { datasetUrl });
+  return { status, body: json };
 }
 
-async function batch(id: string): Promise<BatchView> {
-  return (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView;
-}
-
-async function batchKeys(): Promise<string[]> {
-  const client = connect(redis.url);
-  try {
-    return await client.keys(`${prefix}:batch:*`);
-  } finally {
-    client.disconnect();
-  }
-}
+const batch = (id: string): Promise<BatchView> => getBatch(producer.url, id);
+const batchKeys = (): Promise<string[]> => redis.keys(`${prefix}:batch:*`);
 
 describe('hostile dataset URLs', () => {
   it('are refused with 400 naming datasetUrl, before anything connects to them', async () => {

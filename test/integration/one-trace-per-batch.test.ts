@@ -9,35 +9,25 @@
  * - K_SINK gets exactly one `batch.completed` event, carrying the trace, after a retry.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { BatchView } from '../../src/shared/types.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { EventSink } from '../helpers/event-sink.js';
+import { it } from '../helpers/fixtures.js';
 import { ancestors, OtlpReceiver, SPAN_KIND } from '../helpers/otlp-receiver.js';
 import type { ReceivedSpan } from '../helpers/otlp-receiver.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
-let dir: string;
-let redis: LocalRedis;
 let receiver: OtlpReceiver;
 let sink: EventSink;
-const services: RunningService[] = [];
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-trace-'));
-  [redis, receiver, sink] = await Promise.all([startTestRedis(), new OtlpReceiver().start(), new EventSink([503, 202]).start()]);
+it.beforeAll(async () => {
+  [receiver, sink] = await Promise.all([new OtlpReceiver().start(), new EventSink([503, 202]).start()]);
 });
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  await Promise.all([redis?.stop(), receiver?.stop(), sink?.stop()]);
+it.afterAll(async () => {
+  await Promise.all([receiver?.stop(), sink?.stop()]);
 });
 
 const CHILD_STEPS = [
@@ -49,15 +39,11 @@ const CHILD_STEPS = [
 ];
 
 describe('a batch submitted with a traceparent', () => {
-  it('is one trace across producer, queue, consumers and the completion event', async () => {
+  it('is one trace across producer, queue, consumers and the completion event', async ({ workDir: dir, serviceEnv, services }) => {
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1000, { bad: (line) => line % 97 === 0 });
     const traceId = randomBytes(16).toString('hex');
     const parentSpanId = randomBytes(8).toString('hex');
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: freshPrefix('trace'),
-      OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
-      DATASET_ALLOWED_SCHEMES: 'file',
+    const env = serviceEnv({
       CHUNK_SIZE: '250',
       LOG_LEVEL: 'debug',
       K_SINK: sink.url,
@@ -65,12 +51,11 @@ describe('a batch submitted with a traceparent', () => {
       ...receiver.env(),
       // Nothing is exported on a timer during the test: every span must come from the flush on SIGTERM.
       OTEL_BSP_SCHEDULE_DELAY: '600000',
-    };
+    });
     const consumerEnv = { ...env, K_SERVICE: 'batchinfer-consumer', K_REVISION: 'batchinfer-consumer-00001' };
-    const producer = await startService('producer', env);
-    services.push(producer);
-    const consumers = await Promise.all([startService('consumer', consumerEnv), startService('consumer', consumerEnv)]);
-    services.push(...consumers);
+    const producer = await services.start('producer', env);
+    const consumers = await Promise.all([services.start('consumer', consumerEnv), services.start('consumer', consumerEnv)]);
+    const processes = [producer, ...consumers];
 
     const submit = await fetch(`${producer.url}/v1/batches`, {
       method: 'POST',
@@ -87,8 +72,8 @@ describe('a batch submitted with a traceparent', () => {
     expect(receiver.spans, 'spans exported before shutdown').toHaveLength(0);
 
     // 2. SIGTERM: every process drains, flushes and exits 0.
-    const exits = await Promise.all(services.map((s) => s.stop('SIGTERM')));
-    expect(exits).toEqual(services.map(() => ({ code: 0, signal: null })));
+    const exits = await Promise.all(processes.map((s) => s.stop('SIGTERM')));
+    expect(exits).toEqual(processes.map(() => ({ code: 0, signal: null })));
 
     // 1. One trace: every span of the batch, producer's and consumers', has the request's trace id.
     const producerSpans = receiver.ofService('batchinfer-producer').filter((s) => s.name !== 'GET /v1/batches/:id');

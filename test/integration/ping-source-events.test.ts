@@ -6,21 +6,17 @@
  * test plays the adapter's part over real HTTP.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { batchIndexKey } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const TOKEN = 'ping-test-token-7c1';
@@ -31,36 +27,24 @@ const TICK_TIME = '2026-11-23T02:00:00.317Z';
 let dir: string;
 let output: string;
 let prefix: string;
-let redis: LocalRedis;
 let client: Redis;
 let producer: RunningService;
 let dataset: GeneratedDataset;
-const services: RunningService[] = [];
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-ping-'));
+it.beforeAll(async ({ workDir, redisClient, serviceEnv, fileServices }) => {
+  dir = workDir;
   output = path.join(dir, 'out');
   // The partition the nightly run scores: named by the day before the tick.
   dataset = await writeJsonlDataset(path.join(dir, 'events-2026-11-22.jsonl'), 260, { bad: (line) => line % 97 === 0 });
-  redis = await startTestRedis();
-  client = connect(redis.url);
-  prefix = freshPrefix('ping');
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    OUTPUT_URL: pathToFileURL(output).toString(),
-    DATASET_ALLOWED_SCHEMES: 'file',
+  client = redisClient;
+  const env = serviceEnv({
     CHUNK_SIZE: '100',
     API_TOKEN: TOKEN,
     CLOUDEVENTS_REQUIRE_TOKEN: 'false',
-  };
-  producer = await startService('producer', env);
-  services.push(producer, await startService('consumer', env));
-});
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  client?.disconnect();
-  await redis?.stop();
+  });
+  prefix = env.QUEUE_PREFIX;
+  producer = await fileServices.start('producer', env);
+  await fileServices.start('consumer', env);
 });
 
 /** `spec.data` of the PingSource in knative/pingsource-nightly.yaml, pointed at the test's files. */
@@ -170,15 +154,12 @@ describe('PingSource events on POST /', () => {
     expect(await batchCount()).toBe(before);
   });
 
-  it('keeps the bearer token on the batch API while CLOUDEVENTS_REQUIRE_TOKEN=false opens POST /, and requires it by default', async () => {
+  it('keeps the bearer token on the batch API while CLOUDEVENTS_REQUIRE_TOKEN=false opens POST /, and requires it by default', async ({
+    serviceEnv,
+    services,
+  }) => {
     expect((await fetch(`${producer.url}/v1/batches`, { method: 'POST', body: specData() })).status).toBe(401);
-    const strict = await startService('producer', {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: freshPrefix('strict'),
-      API_TOKEN: TOKEN,
-      DATASET_ALLOWED_SCHEMES: 'file',
-    });
-    services.push(strict);
+    const strict = await services.start('producer', serviceEnv({ API_TOKEN: TOKEN }));
     const res = await fetch(`${strict.url}/`, { method: 'POST', headers: pingHeaders(randomUUID(), TICK_TIME), body: specData() });
     expect(res.status).toBe(401);
   });

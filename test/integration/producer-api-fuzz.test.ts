@@ -5,45 +5,34 @@
  * process never crashes, and the API token never reaches a log line.
  */
 import http from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { listen } from '../../src/shared/http/health-server.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
 
 const TOKEN = 'fuzz-token-Qx81-never-logged';
 
-let redis: LocalRedis;
 let producer: RunningService;
 let data: http.Server;
 let dataUrl: string;
 
-beforeAll(async () => {
+it.beforeAll(async ({ serviceEnv, fileServices }) => {
   data = http.createServer((_req, res) => res.end('{"id":1,"features":[1]}\nnot json\n'));
   dataUrl = `http://127.0.0.1:${await listen(data, 0, '127.0.0.1')}/d.jsonl`;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-fuzz-'));
-  redis = await startTestRedis();
-  producer = await startService('producer', {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('fuzz'),
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+  const env = serviceEnv({
+    // The service's default schemes: http(s) datasets, as users send them.
+    DATASET_ALLOWED_SCHEMES: undefined,
     DATASET_ALLOWED_CIDRS: '127.0.0.1',
     API_TOKEN: TOKEN,
     MAX_REQUEST_BYTES: '2048',
     LOG_LEVEL: 'debug',
   });
+  producer = await fileServices.start('producer', env);
 });
 
-afterAll(async () => {
-  await producer?.stop();
-  await redis?.stop();
+it.afterAll(() => {
   data?.closeAllConnections();
   data?.close();
 });

@@ -1,35 +1,19 @@
 /** The producer's HTTP API over real HTTP: validation, 404s, auth, idempotency, health. */
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService } from '../helpers/cli.js';
+import { describe, expect } from 'vitest';
 import type { RunningService } from '../helpers/cli.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
 
-let redis: LocalRedis;
 let producer: RunningService;
 let dataset: string;
 const TOKEN = 'test-token-3f9a';
 
-beforeAll(async () => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-api-'));
-  dataset = pathToFileURL(path.join(dir, 'd.jsonl')).toString();
+it.beforeAll(async ({ workDir, serviceEnv, fileServices }) => {
+  dataset = pathToFileURL(path.join(workDir, 'd.jsonl')).toString();
   await writeFile(new URL(dataset), '{"id":1,"features":[1]}\n');
-  redis = await startTestRedis();
-  producer = await startService('producer', {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('api'),
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
-    DATASET_ALLOWED_SCHEMES: 'file,https',
-    API_TOKEN: TOKEN,
-  });
-});
-afterAll(async () => {
-  await producer?.stop();
-  await redis?.stop();
+  producer = await fileServices.start('producer', serviceEnv({ DATASET_ALLOWED_SCHEMES: 'file,https', API_TOKEN: TOKEN }));
 });
 
 const auth = { authorization: `Bearer ${TOKEN}` };

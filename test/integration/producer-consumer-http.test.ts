@@ -3,46 +3,21 @@
  * processes over HTTP gives the same outputs as `batchinfer run`, and the status API shows
  * counts and status moving to `completed`.
  */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchView } from '../../src/shared/types.js';
-import { runCli, startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
+import { describe, expect } from 'vitest';
+import { waitForBatch } from '../helpers/batches.js';
+import { runCli } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
-import { waitUntil } from '../helpers/wait-until.js';
-
-let dir: string;
-let redis: LocalRedis;
-const services: RunningService[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-http-'));
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await redis?.stop();
-});
 
 describe('producer and consumer as separate services', () => {
-  it('produce the same outputs as `run`, with status moving to completed', async () => {
-    const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 3000, { bad: (line) => line % 211 === 0 });
-    const output = path.join(dir, 'out');
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: freshPrefix('http'),
-      OUTPUT_URL: pathToFileURL(output).toString(),
-      DATASET_ALLOWED_SCHEMES: 'file',
-      CHUNK_SIZE: '250',
-    };
-    const producer = await startService('producer', env);
-    services.push(producer);
+  it('produce the same outputs as `run`, with status moving to completed', async ({ workDir, redis, serviceEnv, services }) => {
+    const data = await writeJsonlDataset(path.join(workDir, 'd.jsonl'), 3000, { bad: (line) => line % 211 === 0 });
+    const output = path.join(workDir, 'out');
+    const env = serviceEnv({ CHUNK_SIZE: '250' });
+    const producer = await services.start('producer', env);
 
     const submit = await fetch(`${producer.url}/v1/batches`, {
       method: 'POST',
@@ -55,23 +30,21 @@ describe('producer and consumer as separate services', () => {
     expect(links.self).toBe(`/v1/batches/${id}`);
 
     // With no consumer yet the batch is ingested and waits: the queue holds it.
-    const waiting = await waitUntil(
-      async () => {
-        const view = (await (await fetch(`${producer.url}${links.self}`)).json()) as BatchView;
-        return view.status === 'running' ? view : undefined;
-      },
-      { what: 'ingest to finish' },
+    const waiting = await waitForBatch(
+      () => producer.url,
+      id,
+      (view) => view.status === 'running',
+      'ingest to finish',
     );
     expect(waiting.chunks).toMatchObject({ total: 12, completed: 0 });
     expect(waiting.records).toMatchObject({ total: data.records, succeeded: 0 });
 
-    services.push(await startService('consumer', env), await startService('consumer', env));
-    const done = await waitUntil(
-      async () => {
-        const view = (await (await fetch(`${producer.url}/v1/batches/${id}`)).json()) as BatchView;
-        return view.status === 'completed' ? view : undefined;
-      },
-      { what: 'batch to complete', intervalMs: 20 },
+    await Promise.all([services.start('consumer', env), services.start('consumer', env)]);
+    const done = await waitForBatch(
+      () => producer.url,
+      id,
+      (view) => view.status === 'completed',
+      'batch to complete',
     );
     expect(done.records).toEqual({ total: data.records, read: data.records, succeeded: data.expected.size, failed: data.badLines.length });
     expect(done.chunks).toMatchObject({ total: 12, completed: 12, failed: 0 });
@@ -84,7 +57,7 @@ describe('producer and consumer as separate services', () => {
     expectEveryRecordOnce(viaServices, data.expected, data.badLines);
 
     // The same dataset through `batchinfer run` writes the same records and errors.
-    const runOut = path.join(dir, 'run-out');
+    const runOut = path.join(workDir, 'run-out');
     const run = await runCli(['run', data.path, '--output', runOut, '--chunk-size', '250', '--json'], { env: { REDIS_URL: redis.url } });
     expect(run.code, run.stderr).toBe(0);
     const viaRun = await readBatchOutput(runOut, (JSON.parse(run.stdout) as { id: string }).id);

@@ -4,72 +4,57 @@
  * half-counted `completed`), is stopped while a peer lives (hands the ingest back), and the
  * dataset server cuts the stream or keeps failing.
  */
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
 import type { DatasetServer } from '../helpers/dataset-server.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
+import type { PipelineEnv, ServiceEnvFactory } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 let dir: string;
-let redis: LocalRedis;
+let redis: Redis;
+let serviceEnv: ServiceEnvFactory;
 let datasets: DatasetServer;
 let data: GeneratedDataset;
 let text: string;
-let services: RunningService[] = [];
 
 /** The first read of a dataset stops after ~1200 of its 2000 lines until the test releases it. */
 const STALL = { stallAfterBytes: 45_000 };
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-producer-faults-'));
-  redis = await startTestRedis();
+it.beforeAll(async ({ workDir, redisClient, serviceEnv: envOf }) => {
+  dir = workDir;
+  redis = redisClient;
+  serviceEnv = envOf;
   datasets = await startDatasetServer();
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 2000, { bad: (line) => line % 101 === 0 });
-  const { readFile } = await import('node:fs/promises');
   text = await readFile(data.path, 'utf8');
 });
-afterEach(async () => {
+it.afterEach(() => {
   datasets.release();
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  services = [];
 });
-afterAll(async () => {
+it.afterAll(async () => {
   await datasets?.stop();
-  await redis?.stop();
 });
 
-function env(extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('pf'),
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+function env(extra: Record<string, string> = {}): PipelineEnv {
+  return serviceEnv({
     DATASET_ALLOWED_SCHEMES: 'http',
     DATASET_ALLOW_PRIVATE_NETWORKS: 'true',
     CHUNK_SIZE: '50',
     INGEST_LEASE_MS: '1500',
     DATASET_RETRIES: '2',
     ...extra,
-  };
-}
-
-async function start(command: string, e: Record<string, string>): Promise<RunningService> {
-  const service = await startService(command, e);
-  services.push(service);
-  return service;
+  });
 }
 
 const output = (): string => path.join(dir, 'out');
@@ -77,12 +62,12 @@ const output = (): string => path.join(dir, 'out');
 const midIngest = (v: BatchView): boolean => v.status === 'ingesting' && v.chunks.enqueued >= 16;
 
 describe('the producer dies mid-ingest', () => {
-  it('SIGKILL: a live producer resumes the ingest and every record is counted once', async () => {
+  it('SIGKILL: a live producer resumes the ingest and every record is counted once', async ({ services }) => {
     datasets.set('/resume.jsonl', text);
     datasets.fail('/resume.jsonl', STALL);
     const e = env();
-    let producer = await start('producer', e);
-    await start('consumer', e);
+    let producer = await services.start('producer', e);
+    await services.start('consumer', e);
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/resume.jsonl') });
     await waitForBatch(() => producer.url, id, midIngest, 'the ingest to be under way');
     producer.process.kill('SIGKILL');
@@ -90,8 +75,7 @@ describe('the producer dies mid-ingest', () => {
 
     // With no producer alive, the consumer runs every chunk that was enqueued, but the
     // batch cannot close: it stays `ingesting`, never a half-counted `completed`.
-    const direct = connect(redis.url);
-    const store = new BatchStore(direct, e.QUEUE_PREFIX ?? '', 3600);
+    const store = new BatchStore(redis, e.QUEUE_PREFIX, 3600);
     await waitUntil(
       async () => {
         const v = await store.get(id);
@@ -101,9 +85,8 @@ describe('the producer dies mid-ingest', () => {
     );
     await sleep(2000); // longer than the lease
     expect((await store.get(id))?.status).toBe('ingesting');
-    await direct.quit();
 
-    producer = await start('producer', e);
+    producer = await services.start('producer', e);
 
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('completed');
@@ -112,44 +95,44 @@ describe('the producer dies mid-ingest', () => {
     expect(producer.logs.find((l) => l.msg === 'ingest resumed' && l.batch_id === id)?.attempt).toBe(2);
   });
 
-  it('SIGKILL, and the dataset changed meanwhile: the batch fails instead of mixing two files', async () => {
+  it('SIGKILL, and the dataset changed meanwhile: the batch fails instead of mixing two files', async ({ services }) => {
     datasets.set('/changes.jsonl', text);
     datasets.fail('/changes.jsonl', STALL);
     const e = env();
-    const first = await start('producer', e);
+    const first = await services.start('producer', e);
     const id = await submitBatch(first.url, { datasetUrl: datasets.url('/changes.jsonl') });
     await waitForBatch(() => first.url, id, midIngest, 'the ingest to be under way');
     first.process.kill('SIGKILL');
     datasets.set('/changes.jsonl', text.replaceAll('"features"', '"features" '));
 
-    const second = await start('producer', e);
+    const second = await services.start('producer', e);
     const view = await waitForEnd(() => second.url, id);
     expect(view.status).toBe('failed');
     expect(view.error?.message).toMatch(/^ingest failed: dataset .* is not the version this batch began reading/);
   });
 
-  it('SIGKILL with INGEST_ATTEMPTS spent: the batch fails with the reason', async () => {
+  it('SIGKILL with INGEST_ATTEMPTS spent: the batch fails with the reason', async ({ services }) => {
     datasets.set('/once.jsonl', text);
     datasets.fail('/once.jsonl', STALL);
     const e = env({ INGEST_ATTEMPTS: '1' });
-    const first = await start('producer', e);
+    const first = await services.start('producer', e);
     const id = await submitBatch(first.url, { datasetUrl: datasets.url('/once.jsonl') });
     await waitForBatch(() => first.url, id, midIngest, 'the ingest to be under way');
     first.process.kill('SIGKILL');
 
-    const second = await start('producer', e);
+    const second = await services.start('producer', e);
     const view = await waitForEnd(() => second.url, id);
     expect(view.status).toBe('failed');
     expect(view.error?.message).toContain('interrupted 1 time(s)');
   });
 
-  it('SIGTERM while a peer is alive: the ingest is handed back and the peer completes it', async () => {
+  it('SIGTERM while a peer is alive: the ingest is handed back and the peer completes it', async ({ services }) => {
     datasets.set('/handback.jsonl', text);
     datasets.fail('/handback.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
-    const leaving = await start('producer', e);
-    const peer = await start('producer', e);
-    await start('consumer', e);
+    const leaving = await services.start('producer', e);
+    const peer = await services.start('producer', e);
+    await services.start('consumer', e);
     const id = await submitBatch(leaving.url, { datasetUrl: datasets.url('/handback.jsonl') });
     await waitForBatch(() => peer.url, id, midIngest, 'the ingest to be under way');
     expect((await leaving.stop('SIGTERM')).code).toBe(0);
@@ -160,16 +143,16 @@ describe('the producer dies mid-ingest', () => {
     expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
   });
 
-  it('SIGTERM with no peer: the batch fails with the reason', async () => {
+  it('SIGTERM with no peer: the batch fails with the reason', async ({ services }) => {
     datasets.set('/alone.jsonl', text);
     datasets.fail('/alone.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
-    const producer = await start('producer', e);
+    const producer = await services.start('producer', e);
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone.jsonl') });
     await waitForBatch(() => producer.url, id, midIngest, 'the ingest to be under way');
     await producer.stop('SIGTERM');
 
-    const reader = await start('producer', e);
+    const reader = await services.start('producer', e);
     const view = await getBatch(reader.url, id);
     expect(view.status).toBe('failed');
     expect(view.error?.message).toBe('ingest failed: producer shut down during ingest');
@@ -177,12 +160,12 @@ describe('the producer dies mid-ingest', () => {
 });
 
 describe('the dataset server fails', () => {
-  it('cuts the stream twice: the ingest resumes with Range and the batch completes exactly', async () => {
+  it('cuts the stream twice: the ingest resumes with Range and the batch completes exactly', async ({ services }) => {
     datasets.set('/cut.jsonl', text);
     datasets.fail('/cut.jsonl', { cutAfterBytes: 20_000 }, { cutAfterBytes: 30_000 });
     const e = env();
-    const producer = await start('producer', e);
-    await start('consumer', e);
+    const producer = await services.start('producer', e);
+    await services.start('consumer', e);
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/cut.jsonl') });
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('completed');
@@ -190,11 +173,11 @@ describe('the dataset server fails', () => {
     expect(datasets.requestsFor('/cut.jsonl').map((r) => r.range)).toEqual([undefined, 'bytes=20000-', 'bytes=50000-']);
   });
 
-  it('keeps answering 503: bounded retries, then the batch fails with the reason', async () => {
+  it('keeps answering 503: bounded retries, then the batch fails with the reason', async ({ services }) => {
     datasets.set('/down.jsonl', text);
     datasets.fail('/down.jsonl', ...Array.from({ length: 10 }, () => ({ status: 503 })));
     const e = env();
-    const producer = await start('producer', e);
+    const producer = await services.start('producer', e);
     const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/down.jsonl') });
     const view = await waitForEnd(() => producer.url, id);
     expect(view.status).toBe('failed');

@@ -5,19 +5,14 @@
  * ingests stay busy for the whole storm whatever the machine's speed (behaviour, not timing).
  */
 import http from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
 import { listen } from '../../src/shared/http/health-server.js';
 import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
-import { connect, freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const LIMIT = 4;
@@ -26,7 +21,7 @@ const KEYS = 100; // each idempotency key is sent twice, concurrently
 const RECORDS = 12;
 const CHUNK_SIZE = 5; // → 3 chunks per batch
 
-let redis: LocalRedis;
+let connection: Redis;
 let producer: RunningService;
 let server: http.Server;
 let base: string;
@@ -35,29 +30,26 @@ let held: http.ServerResponse[] = [];
 let holding = true;
 const DATA = Array.from({ length: RECORDS }, (_, i) => JSON.stringify({ id: i, features: [i] })).join('\n') + '\n';
 
-beforeAll(async () => {
+it.beforeAll(async ({ redisClient, serviceEnv, fileServices }) => {
   server = http.createServer((_req, res) => {
     if (holding) held.push(res);
     else res.end(DATA);
   });
   base = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-load-'));
-  redis = await startTestRedis();
-  prefix = freshPrefix('load');
-  producer = await startService('producer', {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: prefix,
-    OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
+  connection = redisClient;
+  const env = serviceEnv({
+    // The service's default schemes: http(s) datasets, as users send them.
+    DATASET_ALLOWED_SCHEMES: undefined,
     DATASET_ALLOWED_CIDRS: '127.0.0.1',
     MAX_CONCURRENT_INGESTS: String(LIMIT),
     CLOUDEVENTS_REQUIRE_TOKEN: 'false',
     CHUNK_SIZE: String(CHUNK_SIZE),
   });
+  prefix = env.QUEUE_PREFIX;
+  producer = await fileServices.start('producer', env);
 });
 
-afterAll(async () => {
-  await producer?.stop();
-  await redis?.stop();
+it.afterAll(() => {
   server?.closeAllConnections();
   server?.close();
 });
@@ -138,7 +130,6 @@ describe('producer under a storm of submissions', () => {
     });
     for (const v of views) expect(v.chunks.total).toBe(Math.ceil(RECORDS / CHUNK_SIZE));
 
-    const connection = connect(redis.url);
     const queue = new Queue(CHUNK_QUEUE, { connection, prefix });
     try {
       const jobs = await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed']);
@@ -150,7 +141,6 @@ describe('producer under a storm of submissions', () => {
       expect(batches).toBe(batchIds.length);
     } finally {
       await queue.close();
-      connection.disconnect();
     }
 
     // Capacity is back: a shed key is accepted when retried, an accepted one keeps its batch.

@@ -4,43 +4,28 @@
  * listing them; once the model is healed, `POST /v1/batches/:id/retry` re-runs those chunks
  * and only those, and the batch closes again as `completed`.
  */
-import { mkdtemp, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { chunkJobId } from '../../src/shared/events/chunk-queue.js';
 import { partName } from '../../src/shared/io/sinks/output-layout.js';
 import { callApi, getBatch, submitBatch, waitForEnd } from '../helpers/batches.js';
-import { probeChunkQueue } from '../helpers/chunk-queue.js';
-import type { QueueProbe } from '../helpers/chunk-queue.js';
-import { startService } from '../helpers/cli.js';
-import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
 import { waitUntil } from '../helpers/wait-until.js';
 
 const CHUNK = 100;
 const POISONED = [2, 7];
-let dir: string;
-let redis: LocalRedis;
-let probe: QueueProbe;
-const services: RunningService[] = [];
-
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-retry-'));
-  redis = await startTestRedis();
-});
-afterAll(async () => {
-  await Promise.all(services.map((s) => s.stop()));
-  await probe?.close();
-  await redis?.stop();
-});
 
 describe('chunks the model fails on', () => {
-  it('are retried with backoff, failed with their reason, and re-run alone by POST /retry', async () => {
+  it('are retried with backoff, failed with their reason, and re-run alone by POST /retry', async ({
+    workDir: dir,
+    serviceEnv,
+    services,
+    probeQueue,
+  }) => {
     const chunkOf = (line: number): number => Math.floor((line - 1) / CHUNK);
     // One record of each poisoned chunk carries the value the drill model fails on.
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1000, {
@@ -50,21 +35,16 @@ describe('chunks the model fails on', () => {
     const model = path.join(dir, 'flaky.json');
     await writeFile(model, JSON.stringify({ failWhenFeature: 999, message: 'model server returned 503' }));
     const output = path.join(dir, 'out');
-    const env = {
-      REDIS_URL: redis.url,
-      QUEUE_PREFIX: freshPrefix('retry'),
-      OUTPUT_URL: pathToFileURL(output).toString(),
-      DATASET_ALLOWED_SCHEMES: 'file',
+    const env = serviceEnv({
       MODEL_ROOT: dir,
       CHUNK_SIZE: String(CHUNK),
       CHUNK_ATTEMPTS: '3',
       CHUNK_BACKOFF_MS: '100',
       LOG_LEVEL: 'debug',
-    };
-    probe = probeChunkQueue(redis.url, env.QUEUE_PREFIX);
-    const producer = await startService('producer', env);
-    const consumer = await startService('consumer', env);
-    services.push(producer, consumer);
+    });
+    const probe = probeQueue(env.QUEUE_PREFIX);
+    const producer = await services.start('producer', env);
+    const consumer = await services.start('consumer', env);
 
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:flaky.json' });
     const failed = await waitForEnd(() => producer.url, id);

@@ -13,6 +13,7 @@ import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DatasetError, isBatchinferError } from '../../errors.js';
+import { skipBytes, takeBytes } from './byte-slices.js';
 import type { OpenedDataset, ReadOptions, SourceStat } from './dataset-source.js';
 
 export interface HttpResponse {
@@ -133,39 +134,12 @@ function watchIdle(res: http.IncomingMessage, url: URL, idleTimeoutMs: number): 
   });
 }
 
-/** The bytes of `body` after the first `skip`. */
-async function* skipBytes(body: AsyncIterable<Buffer>, skip: number): AsyncGenerator<Buffer> {
-  let left = skip;
-  for await (const chunk of body) {
-    if (left >= chunk.length) {
-      left -= chunk.length;
-      continue;
-    }
-    yield left > 0 ? chunk.subarray(left) : chunk;
-    left = 0;
-  }
-}
-
 const changedError = (url: URL, how: string): DatasetError =>
   new DatasetError('DATASET_CHANGED', `dataset at ${where(url)} ${how}; not mixing two versions in one batch`);
 
 /** The `Range` header for the bytes from `offset` to `end` (exclusive; undefined = to the end). */
 const rangeHeader = (offset: number, end: number | undefined): Record<string, string> =>
   end === undefined ? (offset > 0 ? { range: `bytes=${offset}-` } : {}) : { range: `bytes=${offset}-${end - 1}` };
-
-/** At most `limit` bytes of `body` (all of them when undefined). */
-async function* takeBytes(body: AsyncIterable<Buffer>, limit: number | undefined): AsyncGenerator<Buffer> {
-  if (limit === undefined) {
-    for await (const chunk of body) yield chunk;
-    return;
-  }
-  let left = limit;
-  for await (const chunk of body) {
-    if (left <= 0) return;
-    yield chunk.length > left ? chunk.subarray(0, left) : chunk;
-    left -= chunk.length;
-  }
-}
 
 /**
  * What a dataset URL is: its size, version and whether its bytes can be read by range (the
