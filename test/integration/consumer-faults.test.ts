@@ -54,6 +54,8 @@ function pipelineEnv(extra: Record<string, string> = {}): Record<string, string>
     QUEUE_PREFIX: freshPrefix('cf'),
     OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
     DATASET_ALLOWED_SCHEMES: 'file',
+    // The streaming path: this test relies on chunks of exactly CHUNK_SIZE lines (which lines each chunk holds); splits: split-batches.test.ts.
+    INGEST_SPLITS: 'false',
     MODEL_ROOT: dir,
     CHUNK_SIZE: String(CHUNK),
     // A lost consumer's chunk is taken up again within ~2.5 s instead of ~45 s.

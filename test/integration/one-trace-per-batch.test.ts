@@ -58,6 +58,8 @@ describe('a batch submitted with a traceparent', () => {
       QUEUE_PREFIX: freshPrefix('trace'),
       OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
       DATASET_ALLOWED_SCHEMES: 'file',
+      // The streaming path: this test relies on the streaming path's spans (dataset.open, dataset.read) and chunks of exactly CHUNK_SIZE lines; splits: split-batches.test.ts.
+      INGEST_SPLITS: 'false',
       CHUNK_SIZE: '250',
       LOG_LEVEL: 'debug',
       K_SINK: sink.url,

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { describeBatchError } from './batch-error.js';
 import type { BatchStore } from './batch-store.js';
+import type { SplitLineLedger } from './split-lines.js';
 import { redactUrl } from '../observability/redact.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
 import { openBatchFolder } from '../io/sinks/registry.js';
@@ -64,11 +65,15 @@ export function buildSummary(view: BatchView, inputs: { predictionSum: number; p
 export class BatchCloser {
   private readonly hooks: BatchEndedHook[] = [];
 
-  /** @param outputRoot - this process's `OUTPUT_URL`: manifests are written only below it. */
+  /**
+   * @param outputRoot - this process's `OUTPUT_URL`: manifests are written only below it.
+   * @param splitLines - makes split chunks' error lines absolute at close (absent: none are rewritten).
+   */
   constructor(
     private readonly store: BatchStore,
     private readonly logger: Logger,
     private readonly outputRoot: string,
+    private readonly splitLines?: SplitLineLedger,
   ) {}
 
   onEnded(hook: BatchEndedHook): void {
@@ -123,6 +128,11 @@ export class BatchCloser {
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
     await sink.discardIncomplete();
     const names = (await sink.list()).sort();
+    if (await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl)) {
+      // Planning estimated the record count; every split is read now.
+      view.records.total = view.records.read = view.records.succeeded + view.records.failed;
+      await this.splitLines?.setRecordsTotal(batchId, view.records.total);
+    }
     const status = view.chunks.failed > 0 ? 'failed' : 'completed';
     const completedAt = new Date().toISOString();
     const inputs = await this.store.getSummaryInputs(batchId);
