@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { describeBatchError } from './batch-error.js';
 import type { BatchStore } from './batch-store.js';
-import type { SplitLineLedger } from './split-lines.js';
+import type { InputObject, SplitLineLedger } from './split-lines.js';
 import { redactUrl } from '../observability/redact.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
 import { openBatchFolder } from '../io/sinks/registry.js';
@@ -35,6 +35,8 @@ export interface Manifest extends BatchSummary {
   errorCode?: string;
   /** The batch's trace, when tracing was on. */
   traceId?: string;
+  /** The objects a split batch read: URL (credentials left out), size and version at planning. */
+  inputs?: InputObject[];
 }
 
 /**
@@ -128,7 +130,8 @@ export class BatchCloser {
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
     await sink.discardIncomplete();
     const names = (await sink.list()).sort();
-    if (await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl)) {
+    const split = await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl);
+    if (split) {
       // Planning estimated the record count; every split is read now.
       view.records.total = view.records.read = view.records.succeeded + view.records.failed;
       await this.splitLines?.setRecordsTotal(batchId, view.records.total);
@@ -163,6 +166,7 @@ export class BatchCloser {
       manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
     }
     if (view.traceId) manifest.traceId = view.traceId;
+    if (split && this.splitLines) manifest.inputs = await this.splitLines.inputs(batchId);
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');

@@ -21,6 +21,15 @@ export const splitLinesKey = (prefix: string, batchId: string): string => `${pre
 
 const ERRORS_FILE = /^errors-(\d+)\.jsonl$/;
 
+/** One input object of a split batch, as the manifest lists it. */
+export interface InputObject {
+  url: string;
+  size: number;
+  version: string;
+}
+
+const inputOf = (split: SplitDescriptor): InputObject => ({ url: split.source, size: split.size, version: split.version });
+
 /** Where a split's lines start: lines of its object before it, and the object. */
 interface SplitPlace {
   linesBefore: number;
@@ -39,7 +48,7 @@ export class SplitLineLedger {
     const key = splitLinesKey(this.prefix, batchId);
     await this.redis
       .multi()
-      .hset(key, String(chunkIndex), `${split.fileIndex}|${lines}`, `file:${split.fileIndex}`, split.source)
+      .hset(key, String(chunkIndex), `${split.fileIndex}|${lines}`, `file:${split.fileIndex}`, JSON.stringify(inputOf(split)))
       .expire(key, this.ttlSeconds)
       .exec();
   }
@@ -58,7 +67,8 @@ export class SplitLineLedger {
     const before = new Map<number, number>();
     for (const s of splits) {
       const linesBefore = before.get(s.file) ?? 0;
-      places.set(s.index, { linesBefore, file: hash[`file:${s.file}`] });
+      const input = hash[`file:${s.file}`];
+      places.set(s.index, { linesBefore, file: input === undefined ? undefined : (JSON.parse(input) as InputObject).url });
       before.set(s.file, linesBefore + s.lines);
     }
     return places;
@@ -93,6 +103,18 @@ export class SplitLineLedger {
       if (changed) await sink.write(name, rows.join('\n') + '\n');
     }
     return true;
+  }
+
+  /** The input objects the batch's splits read, in order, credentials left out of their URLs. */
+  async inputs(batchId: string): Promise<InputObject[]> {
+    const hash = await this.redis.hgetall(splitLinesKey(this.prefix, batchId));
+    return Object.entries(hash)
+      .filter(([field]) => field.startsWith('file:'))
+      .sort(([a], [b]) => Number(a.slice(5)) - Number(b.slice(5)))
+      .map(([, value]) => {
+        const input = JSON.parse(value) as InputObject;
+        return { ...input, url: redactUrl(input.url) };
+      });
   }
 
   /** The batch's exact record count, known once it closes (planning only estimated it). */
