@@ -83,7 +83,11 @@ async function queue(cli, dataset, label, { drain = false, env = {} } = {}) {
   if (drain) {
     await rm(out, { recursive: true, force: true });
     const t0 = Date.now();
-    const consumers = await Promise.all([service(cli, 'consumer', base), service(cli, 'consumer', base)]);
+    // Info level: service() waits for the ready line.
+    const consumers = await Promise.all([
+      service(cli, 'consumer', { ...base, LOG_LEVEL: 'info' }),
+      service(cli, 'consumer', { ...base, LOG_LEVEL: 'info' }),
+    ]);
     while (!['completed', 'failed'].includes((v = await view(producer.port, id)).status)) await new Promise((r) => setTimeout(r, 200));
     const ids = new Set();
     let lines = 0;
@@ -111,7 +115,7 @@ async function queue(cli, dataset, label, { drain = false, env = {} } = {}) {
 
 console.log(`machine: ${machine()}`);
 console.log(`dataset: ${records} records, ${(rawBytes / 1e6).toFixed(1)} MB (${path.relative(ROOT, file)})`);
-const splits = await queue(CLI, file, 'split path (this build)', { drain: true });
+const splits = await queue(CLI, file, 'split path (this build)', { drain: !process.env.NO_DRAIN });
 if (mainCli) {
   const copy = await queue(mainCli, file, 'copy path (main)');
   console.log(
