@@ -17,6 +17,7 @@ import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { describeBatchError } from '../shared/batch/batch-error.js';
 import type { Manifest } from '../shared/batch/batch-closer.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
+import { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import { createChunkQueue } from '../shared/events/chunk-queue.js';
 import { loadConfig } from '../shared/config/config.js';
@@ -169,7 +170,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
     );
     const store = new BatchStore(redis, prefix, config.batchTtlSeconds);
     const queue = createChunkQueue(redis, { prefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
-    const closer = new BatchCloser(store, logger, outputUrl);
+    const closer = new BatchCloser(store, logger, outputUrl, new SplitLineLedger(redis, prefix, config.batchTtlSeconds));
     installCompletionEvents(closer, runConfig, logger);
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
@@ -182,6 +183,8 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: prefix,
         OUTPUT_URL: outputUrl,
+        // Consumers read the splits of the datasets `run` reads.
+        DATASET_ALLOWED_SCHEMES: config.datasetAllowedSchemes.join(','),
         MODEL_ROOT: config.modelRoot,
         PORT: '0',
         LOG_LEVEL: logLevel,

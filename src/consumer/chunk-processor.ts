@@ -11,6 +11,7 @@ import { UnrecoverableError, WaitingError } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch/batch-store.js';
+import type { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { BatchinferError, OutputRefusedError } from '../shared/errors.js';
 import { InvalidChunkEventError, readChunkEvent } from '../shared/events/chunk-event.js';
@@ -19,6 +20,7 @@ import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { loadModel, parseModelRef } from '../shared/models/registry.js';
 import type { ModelContext } from '../shared/models/model.js';
 import { ATTR, attrs, inSpan, MESSAGING, recordError, tracer } from '../shared/observability/tracing.js';
+import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import type { ChunkData } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
 import type { BatchSinks } from './batch-sinks.js';
@@ -34,6 +36,8 @@ export interface ChunkProcessorOptions {
   reader: ChunkReader;
   pipeline: RecordPipeline;
   accounting: AttemptAccounting;
+  /** Where split chunks' line counts go (required to read splits). */
+  splitLines?: SplitLineLedger;
 }
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
@@ -53,7 +57,7 @@ function chunkSpanAttributes(job: Job<ChunkEventJson>, chunk: ChunkData): Record
     [MESSAGING.messageId]: job.id ?? `${chunk.batchId}-${chunk.chunkIndex}`,
     [ATTR.batchId]: chunk.batchId,
     [ATTR.chunkIndex]: chunk.chunkIndex,
-    [ATTR.chunkRecords]: chunk.records.length,
+    ...(chunk.records ? { [ATTR.chunkRecords]: chunk.records.length } : {}),
     [ATTR.chunkAttempt]: job.attemptsMade + 1,
     [ATTR.model]: chunk.model,
   };
@@ -151,9 +155,16 @@ export class ChunkProcessor {
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
     signal?.throwIfAborted();
     const parsed = await this.options.reader.read(chunk, signal);
+    await this.recordSplitLines(chunk, parsed);
     const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal);
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
+  }
+
+  /** A split's line count, recorded before its chunk is accounted (the closer places its lines with it). */
+  private async recordSplitLines(chunk: ChunkData, parsed: ParsedChunk): Promise<void> {
+    if (!chunk.split || parsed.splitLines === undefined || !this.options.splitLines) return;
+    await this.options.splitLines.record(chunk.batchId, chunk.chunkIndex, chunk.split, parsed.splitLines);
   }
 
   /**
@@ -169,7 +180,13 @@ export class ChunkProcessor {
       if (!(err instanceof OutputRefusedError)) throw err;
     }
     // The records are read again to name each one in the error file.
-    const parsed = await this.options.reader.read(chunk);
+    const parsed = await this.options.reader.read(chunk, undefined, 'lenient').catch((err: unknown): ParsedChunk => {
+      if (!chunk.split) throw err;
+      // A split whose bytes are gone (the object changed): its lines cannot be named, or counted.
+      log.error({ err }, 'split unreadable: its records cannot be listed in the error file');
+      return { records: [], errors: [] };
+    });
+    await this.recordSplitLines(chunk, parsed);
     const records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
     await this.options.accounting.failed(chunk, records, failure, log);
     log.error({ reason, failure_reason: failure.reason, records }, 'chunk failed after all attempts');

@@ -8,6 +8,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
+import { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import type { ChunkEventJson } from '../shared/events/chunk-event.js';
 import { readChunkEvent } from '../shared/events/chunk-event.js';
@@ -45,14 +46,22 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const storeRedis = createRedis(redisEndpoint(config), 'worker');
   const workerRedis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
-  const closer = new BatchCloser(store, logger, config.outputUrl);
+  const splitLines = new SplitLineLedger(storeRedis, config.queuePrefix, config.batchTtlSeconds);
+  const closer = new BatchCloser(store, logger, config.outputUrl, splitLines);
   installCompletionEvents(closer, config, logger);
   const processor = new ChunkProcessor({
     store,
     logger,
     models: modelContext(config),
     sinks: new BatchSinks(config.outputUrl),
-    reader: new ChunkReader(),
+    reader: new ChunkReader({
+      allowedSchemes: config.datasetAllowedSchemes,
+      allowPrivateNetworks: config.datasetAllowPrivateNetworks,
+      allowedCidrs: config.datasetAllowedCidrs,
+      retries: config.datasetRetries,
+      maxLineBytes: config.maxLineBytes,
+    }),
+    splitLines,
     pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio }),
     accounting: new AttemptAccounting({
       store,

@@ -145,7 +145,9 @@ export class RecordPipeline {
     signal?: AbortSignal,
   ): Promise<void> {
     const writeSpan = tracer.startSpan('batchinfer.output.write');
-    const errorLines = errors.length > 0 ? toJsonLines(errors) : undefined;
+    // A split's lines count from its start until the batch closes (`split-lines.ts`).
+    const rows = chunk.split ? errors.map(({ line, ...rest }) => ({ splitLine: line, ...rest })) : errors;
+    const errorLines = rows.length > 0 ? toJsonLines(rows) : undefined;
     writeSpan.setAttribute(ATTR.outputBytes, (part?.length ?? 0) + (errorLines?.length ?? 0));
     try {
       signal?.throwIfAborted();

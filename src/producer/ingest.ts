@@ -1,29 +1,28 @@
 /**
- * Ingest: stream the dataset, split it into chunks, and publish the chunks to the queue in
- * bulk. Each bulk is awaited before more of the dataset is read, so memory stays flat
- * however large the dataset (backpressure from Redis all the way to the socket or file).
+ * Ingest: plan the dataset into splits that consumers read themselves (`split-ingest.ts`),
+ * or, when it cannot be read in ranges (compressed, a server without ranges), stream it:
+ * split it into chunks carrying their records and publish them to the queue in bulk. Each
+ * bulk is awaited before more of the dataset is read, so memory stays flat however large
+ * the dataset (backpressure from Redis all the way to the socket or file).
  */
-import { context, SpanKind } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch/batch-closer.js';
 import type { BatchStore } from '../shared/batch/batch-store.js';
-import { buildChunkEvent } from '../shared/events/chunk-event.js';
 import type { ChunkQueue } from '../shared/events/chunk-queue.js';
-import { chunkJobId } from '../shared/events/chunk-queue.js';
 import type { Config } from '../shared/config/config.js';
 import { DEFAULT_SCHEMA } from '../shared/formats/record-format.js';
 import { formatNamed } from '../shared/formats/registry.js';
 import { DatasetError } from '../shared/errors.js';
-import { CHUNK_QUEUE } from '../shared/batch/keys.js';
-import { ATTR, inSpan, MESSAGING } from '../shared/observability/tracing.js';
-import type { BatchRequest, ChunkData } from '../shared/types.js';
+import { ATTR, inSpan } from '../shared/observability/tracing.js';
+import type { BatchRequest } from '../shared/types.js';
+import { ChunkPublisher } from './chunk-publisher.js';
 import { Chunker } from './chunker.js';
+import { ingestSplits } from './split-ingest.js';
+import { FetchDeadline } from '../shared/io/sources/fetch-deadline.js';
 import { splitRecords } from '../shared/formats/record-splitter.js';
 import { openDataset } from '../shared/io/sources/open-dataset.js';
 import type { OpenDatasetOptions } from '../shared/io/sources/open-dataset.js';
 
-/** Chunks published per Redis round trip. */
-const CHUNKS_PER_BULK = 16;
 /** Upper bound of one chunk's payload, whatever its record count. */
 const MAX_CHUNK_CHARS = 4 * 1024 * 1024;
 /** A dataset server that sends nothing for this long is given up on. */
@@ -42,69 +41,6 @@ export interface IngestResult {
   records: number;
 }
 
-/**
- * Publishes chunks in bulk; `flush` must be awaited before more are added past the limit.
- * Each bulk is one PRODUCER span (`send chunks`, OTel messaging conventions); its context is
- * the one every chunk event of the bulk carries, so consumers' chunk spans descend from it.
- */
-class ChunkPublisher {
-  private pending: ChunkData[] = [];
-  private pendingRecords = 0;
-  private publishedChunks = 0;
-  private publishedRecords = 0;
-
-  constructor(
-    private readonly deps: IngestDeps,
-    private readonly batchId: string,
-  ) {}
-
-  async add(chunk: ChunkData, records: number): Promise<void> {
-    this.pending.push(chunk);
-    this.pendingRecords += records;
-    if (this.pending.length >= CHUNKS_PER_BULK) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const chunks = this.pending;
-    const records = this.pendingRecords;
-    this.pending = [];
-    this.pendingRecords = 0;
-    const first = chunks[0]?.chunkIndex ?? 0;
-    await inSpan(
-      `send ${CHUNK_QUEUE}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          [MESSAGING.system]: MESSAGING.bullmq,
-          [MESSAGING.operationType]: 'send',
-          [MESSAGING.operationName]: 'send',
-          [MESSAGING.destination]: CHUNK_QUEUE,
-          [MESSAGING.batchMessageCount]: chunks.length,
-          ...(chunks.length === 1 ? { [MESSAGING.messageId]: chunkJobId(this.batchId, first) } : {}),
-          [ATTR.batchId]: this.batchId,
-          [ATTR.chunkIndex]: first,
-          [ATTR.chunkRecords]: records,
-        },
-      },
-      async () => {
-        // Built here, inside the send span, so each event carries the span's context.
-        const ctx = context.active();
-        await this.deps.queue.addBulk(
-          chunks.map((chunk) => ({
-            name: 'chunk' as const,
-            data: buildChunkEvent(chunk, ctx),
-            opts: { jobId: chunkJobId(chunk.batchId, chunk.chunkIndex) },
-          })),
-        );
-      },
-    );
-    this.publishedChunks += chunks.length;
-    this.publishedRecords += records;
-    await this.deps.store.setIngestProgress(this.batchId, this.publishedChunks, this.publishedRecords);
-  }
-}
-
 const tooManyRecords = (limit: number): DatasetError =>
   new DatasetError('DATASET_TOO_MANY_RECORDS', `dataset has more than ${limit} records (MAX_RECORDS_PER_BATCH)`);
 
@@ -119,6 +55,29 @@ export async function ingest(
   versionCheck: DatasetVersionCheck = {},
 ): Promise<IngestResult> {
   const { config } = deps;
+  const planned = !config.ingestSplits
+    ? undefined
+    : await inSpan('batchinfer.dataset.plan', { attributes: { [ATTR.batchId]: batchId } }, async (span) => {
+        // Planning reads only the dataset's start, within the same deadline as a whole read.
+        const deadline = new FetchDeadline(config.datasetFetchTimeoutSeconds * 1000, signal);
+        const options = {
+          signal: deadline.signal,
+          idleTimeoutMs: IDLE_TIMEOUT_MS,
+          allowPrivateNetworks: config.datasetAllowPrivateNetworks,
+          allowedCidrs: config.datasetAllowedCidrs,
+          retries: config.datasetRetries,
+        };
+        try {
+          const result = await ingestSplits(deps, batchId, request, options, versionCheck, deps.logger.child({ batch_id: batchId }));
+          if (result) span.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
+          return result;
+        } catch (err) {
+          throw deadline.explain(err);
+        } finally {
+          deadline.clear();
+        }
+      });
+  if (planned) return planned;
   // Connecting, the SSRF checks and the response headers; the body is streamed below.
   const bytes = await inSpan('batchinfer.dataset.open', { attributes: { [ATTR.batchId]: batchId } }, () =>
     openDataset(new URL(request.datasetUrl), {
@@ -139,7 +98,10 @@ export async function ingest(
     'batchinfer.dataset.read',
     { attributes: { [ATTR.batchId]: batchId, [ATTR.datasetFormat]: request.format } },
     async (span) => {
-      const result = await readAndPublish(deps, batchId, request, bytes);
+      // A resumed ingest reads the same version, so the same chunks: those done are not run again.
+      const accounted = versionCheck.expectedVersion !== undefined ? await deps.store.accountedChunks(batchId) : new Set<number>();
+      const publisher = new ChunkPublisher(deps, batchId, accounted, { chunks: config.ingestWindowChunks, signal });
+      const result = await readAndPublish(deps, batchId, request, bytes, publisher);
       span.setAttributes({ [ATTR.chunkCount]: result.chunks, [ATTR.recordCount]: result.records });
       return result;
     },
@@ -151,9 +113,9 @@ async function readAndPublish(
   batchId: string,
   request: BatchRequest,
   bytes: Awaited<ReturnType<typeof openDataset>>,
+  publisher: ChunkPublisher,
 ): Promise<IngestResult> {
   const { config } = deps;
-  const publisher = new ChunkPublisher(deps, batchId);
   let chunker: Chunker | undefined;
   const newChunker = (header?: string[]): Chunker =>
     new Chunker({

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
+import { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import { createChunkQueue } from '../shared/events/chunk-queue.js';
 import type { Config } from '../shared/config/config.js';
@@ -29,7 +30,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
   const redis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const queue = createChunkQueue(redis, { prefix: config.queuePrefix, attempts: config.chunkAttempts, backoffMs: config.chunkBackoffMs });
-  const closer = new BatchCloser(store, logger, config.outputUrl);
+  const closer = new BatchCloser(store, logger, config.outputUrl, new SplitLineLedger(redis, config.queuePrefix, config.batchTtlSeconds));
   installCompletionEvents(closer, config, logger);
   const leases = new IngestLeases(redis, config.queuePrefix, {
     leaseMs: config.ingestLeaseMs,

@@ -67,18 +67,52 @@ export interface BatchRequest {
   schedule?: string;
 }
 
+/**
+ * A byte range of one dataset object, planned by the producer and read by the consumer
+ * itself (the split path): the chunk event then carries no records. The consumer reads the
+ * lines that *start* in `[start, end)` (Hadoop's LineRecordReader rule: a partial first
+ * line belongs to the split before, the last line is read past `end` to its newline), so
+ * every line belongs to exactly one split; the read is pinned to `version`.
+ */
+export interface SplitDescriptor {
+  /** The object's URL (`file:`, `s3:`, `http(s):`). */
+  source: string;
+  /** The object's version at planning (ETag, Last-Modified, mtime and size); reads are pinned to it. */
+  version: string;
+  /** The object's size at planning, in bytes: reads never ask past it. */
+  size: number;
+  /** First byte of the range (lines starting here or later belong to the split). */
+  start: number;
+  /** End of the range, exclusive: a line starting here belongs to the next split. */
+  end: number;
+  /** This split's place among its object's splits (0 = the object's first). */
+  splitIndex: number;
+  /** The object's place among the batch's input objects (0 for a single object). */
+  fileIndex: number;
+  /**
+   * Lines of the object before `start` that no split owns (a CSV header and blank lines
+   * before it); only the object's first split has any.
+   */
+  lineBase: number;
+}
+
 /** The payload of one chunk CloudEvent (`dev.batchinfer.chunk.v1`). */
 export interface ChunkData {
   batchId: string;
   chunkIndex: number;
-  /** 1-based line number in the dataset file of `records[0]`. */
+  /**
+   * 1-based line number in the dataset file of `records[0]`. For a split, 1: its lines are
+   * numbered from the split's start until the batch closes (see `split-lines.ts`).
+   */
   firstLine: number;
   /**
    * Raw record texts, as they appear in the dataset. For JSONL one entry per physical line
    * (blank lines kept as "" so numbering holds); for CSV one entry per row, which may span
-   * lines when a quoted field contains a newline.
+   * lines when a quoted field contains a newline. Absent for a split (the consumer reads them).
    */
-  records: string[];
+  records?: string[];
+  /** The byte range the consumer reads its records from, instead of `records`. */
+  split?: SplitDescriptor;
   /**
    * Line numbers of the records, present only when they are not simply consecutive from
    * `firstLine` (CSV rows spanning several lines).

@@ -21,6 +21,8 @@ export function batchRequest(fields: Partial<BatchRequest> = {}): BatchRequest {
  * Chunk `chunkIndex` of a JSONL batch for the `sum` model; unless given, `firstLine` is where
  * the chunk starts when every chunk holds as many records as this one.
  */
-export function chunkData(fields: Pick<ChunkData, 'batchId' | 'chunkIndex' | 'records' | 'outputUrl'> & Partial<ChunkData>): ChunkData {
+export function chunkData(
+  fields: Pick<ChunkData, 'batchId' | 'chunkIndex' | 'outputUrl'> & { records: NonNullable<ChunkData['records']> } & Partial<ChunkData>,
+): ChunkData {
   return { firstLine: 1 + fields.chunkIndex * fields.records.length, format: 'jsonl', model: 'sum', ...fields };
 }

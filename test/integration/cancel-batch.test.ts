@@ -41,6 +41,8 @@ function env(): PipelineEnv {
   return serviceEnv({
     DATASET_ALLOWED_SCHEMES: 'file,http',
     DATASET_ALLOW_PRIVATE_NETWORKS: 'true',
+    // The streaming path: cancelling an ingest under way needs one that takes a while (splits plan at once).
+    INGEST_SPLITS: 'false',
     MODEL_ROOT: dir,
     CHUNK_SIZE: '50',
     CONSUMER_CONCURRENCY: '1',

@@ -44,6 +44,8 @@ describe('a batch submitted with a traceparent', () => {
     const traceId = randomBytes(16).toString('hex');
     const parentSpanId = randomBytes(8).toString('hex');
     const env = serviceEnv({
+      // The streaming path: this test relies on the streaming path's spans (dataset.open, dataset.read) and chunks of exactly CHUNK_SIZE lines; splits: split-batches.test.ts.
+      INGEST_SPLITS: 'false',
       CHUNK_SIZE: '250',
       LOG_LEVEL: 'debug',
       K_SINK: sink.url,

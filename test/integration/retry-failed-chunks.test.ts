@@ -36,6 +36,8 @@ describe('chunks the model fails on', () => {
     await writeFile(model, JSON.stringify({ failWhenFeature: 999, message: 'model server returned 503' }));
     const output = path.join(dir, 'out');
     const env = serviceEnv({
+      // The streaming path: this test relies on chunks of exactly CHUNK_SIZE lines (which lines each chunk holds); splits: split-batches.test.ts.
+      INGEST_SPLITS: 'false',
       MODEL_ROOT: dir,
       CHUNK_SIZE: String(CHUNK),
       CHUNK_ATTEMPTS: '3',

@@ -30,7 +30,8 @@ describe('batchinfer run with tracing', () => {
   it('is one trace from the run to every consumer, with sampled per-record spans when asked', async () => {
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 40, { bad: (line) => line === 7 || line === 33 });
     const run = await runCli(['run', data.path, '--output', path.join(dir, 'out'), '--chunk-size', '20', '--consumers', '1', '--json'], {
-      env: { REDIS_URL: redis.url, ...receiver.env(), TRACE_RECORD_SAMPLE_RATIO: '1' },
+      // The streaming path's spans and chunk counts; splits: split-batches.test.ts.
+      env: { REDIS_URL: redis.url, ...receiver.env(), TRACE_RECORD_SAMPLE_RATIO: '1', INGEST_SPLITS: 'false' },
     });
     expect(run.code, run.stderr).toBe(0);
     const { id } = JSON.parse(run.stdout) as { id: string };

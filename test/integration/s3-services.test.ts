@@ -94,7 +94,38 @@ describe('services with OUTPUT_URL=s3://results/batches', () => {
     expect(output.manifest).toMatchObject({ batchId: id, output: `s3://results/batches/${id}`, labels: { team: 'risk' } });
   });
 
-  it.todo('score a prefix of several objects as one batch (multi-object ingest is being built in the producer planning)');
+  it('score a prefix of several objects as one batch: splits across all, error lines name their object and line, the manifest lists the inputs', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'bi-s3-prefix-'));
+    const parts = [
+      await writeJsonlDataset(path.join(dir, 'a.jsonl'), 320, { bad: (line) => line === 7 }),
+      await writeJsonlDataset(path.join(dir, 'b.jsonl'), 250, { bad: (line) => line === 1 || line === 250 }),
+      await writeJsonlDataset(path.join(dir, 'c.jsonl'), 90),
+    ];
+    const keys = ['part-0.jsonl', 'part-1.jsonl', 'sub/part-2.jsonl'];
+    for (const [i, data] of parts.entries()) await s3.put('lake', `multi/dt=2026-12-02/${keys[i]}`, await readFile(data.path));
+    const id = await submitBatch(producer.url, { datasetUrl: 's3://lake/multi/dt=2026-12-02/' });
+    const view = await waitForEnd(() => producer.url, id);
+    expect(view.status).toBe('completed');
+    // About CHUNK_SIZE (100) records per split, in every object.
+    expect(view.chunks.total).toBeGreaterThanOrEqual(7);
+    const output = await readS3BatchOutput(s3, 'results', 'batches', id);
+    const expected = new Map(parts.flatMap((p, i) => [...p.expected].map(([rid, v]) => [`${i}:${rid}`, v] as const)));
+    const predicted = output.predictions.length;
+    expect(predicted).toBe(expected.size);
+    const errors = (output.errors as { file?: string; line: number }[]).map((e) => [e.file, e.line]);
+    expect(errors.sort()).toEqual([
+      ['s3://lake/multi/dt=2026-12-02/part-0.jsonl', 7],
+      ['s3://lake/multi/dt=2026-12-02/part-1.jsonl', 1],
+      ['s3://lake/multi/dt=2026-12-02/part-1.jsonl', 250],
+    ]);
+    expect(view.records).toMatchObject({ total: 660, succeeded: expected.size, failed: 3 });
+    const inputs = output.manifest?.inputs;
+    expect(inputs?.map((o) => o.url)).toEqual(keys.map((k) => `s3://lake/multi/dt=2026-12-02/${k}`));
+    for (const [i, input] of (inputs ?? []).entries()) {
+      expect(input.size).toBe((await readFile(parts[i]?.path ?? '')).length);
+      expect(input.version).toMatch(/^etag:/);
+    }
+  });
 
   it('refuse, with 400 and the code, a dataset whose bucket, key or prefix is missing', async () => {
     for (const datasetUrl of ['s3://no-such-lake/in.jsonl', 's3://lake/absent.jsonl', 's3://lake/nothing-here/']) {

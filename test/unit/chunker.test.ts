@@ -22,7 +22,7 @@ describe('Chunker', () => {
       chunker,
       Array.from({ length: 7 }, (_, i) => ({ text: `r${i}`, line: i + 1 })),
     );
-    expect(chunks.map((c) => [c.chunkIndex, c.firstLine, c.records.length])).toEqual([
+    expect(chunks.map((c) => [c.chunkIndex, c.firstLine, c.records!.length])).toEqual([
       [0, 1, 3],
       [1, 4, 3],
       [2, 7, 1],
@@ -58,7 +58,7 @@ describe('Chunker', () => {
       chunker,
       ['aaaa', 'bbbb', 'cccc'].map((text, i) => ({ text, line: i + 1 })),
     );
-    expect(chunks.map((c) => c.records)).toEqual([['aaaa', 'bbbb'], ['cccc']]);
+    expect(chunks.map((c) => c.records!)).toEqual([['aaaa', 'bbbb'], ['cccc']]);
   });
 
   it('carries rejected records with their index in the chunk', () => {

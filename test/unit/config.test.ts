@@ -44,6 +44,8 @@ describe('loadConfig', () => {
   it('has production-safe fault settings by default, which tests can shorten', () => {
     expect(loadConfig({})).toMatchObject({
       chunkAttempts: 3,
+      ingestSplits: true,
+      ingestWindowChunks: 256,
       chunkBackoffMs: 1000,
       chunkLockDurationMs: 30_000,
       chunkStalledIntervalMs: 15_000,
@@ -292,6 +294,8 @@ describe('loadConfig', () => {
       memoryLimitGiB: number;
       consumerConcurrency: number;
       chunkAttempts: number;
+      ingestSplits: boolean;
+      ingestWindowChunks: number;
       chunkBackoffMs: number;
       chunkLockDurationMs: number;
       chunkStalledIntervalMs: number;
@@ -331,7 +335,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(46);
+    expect(Object.keys(loadConfig({})).length).toBe(48);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 

@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { describeBatchError } from './batch-error.js';
 import type { BatchStore } from './batch-store.js';
+import type { InputObject, SplitLineLedger } from './split-lines.js';
 import { redactUrl } from '../observability/redact.js';
 import { MANIFEST_NAME } from '../io/sinks/output-layout.js';
 import { openBatchFolder } from '../io/sinks/registry.js';
@@ -34,6 +35,8 @@ export interface Manifest extends BatchSummary {
   errorCode?: string;
   /** The batch's trace, when tracing was on. */
   traceId?: string;
+  /** The objects a split batch read: URL (credentials left out), size and version at planning. */
+  inputs?: InputObject[];
 }
 
 /**
@@ -64,11 +67,15 @@ export function buildSummary(view: BatchView, inputs: { predictionSum: number; p
 export class BatchCloser {
   private readonly hooks: BatchEndedHook[] = [];
 
-  /** @param outputRoot - this process's `OUTPUT_URL`: manifests are written only below it. */
+  /**
+   * @param outputRoot - this process's `OUTPUT_URL`: manifests are written only below it.
+   * @param splitLines - makes split chunks' error lines absolute at close (absent: none are rewritten).
+   */
   constructor(
     private readonly store: BatchStore,
     private readonly logger: Logger,
     private readonly outputRoot: string,
+    private readonly splitLines?: SplitLineLedger,
   ) {}
 
   onEnded(hook: BatchEndedHook): void {
@@ -123,6 +130,12 @@ export class BatchCloser {
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
     await sink.discardIncomplete();
     const names = (await sink.list()).sort();
+    const split = await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl);
+    if (split) {
+      // Planning estimated the record count; every split is read now.
+      view.records.total = view.records.read = view.records.succeeded + view.records.failed;
+      await this.splitLines?.setRecordsTotal(batchId, view.records.total);
+    }
     const status = view.chunks.failed > 0 ? 'failed' : 'completed';
     const completedAt = new Date().toISOString();
     const inputs = await this.store.getSummaryInputs(batchId);
@@ -153,6 +166,7 @@ export class BatchCloser {
       manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
     }
     if (view.traceId) manifest.traceId = view.traceId;
+    if (split && this.splitLines) manifest.inputs = await this.splitLines.inputs(batchId);
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');

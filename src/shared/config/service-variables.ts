@@ -113,6 +113,23 @@ export const CHUNK_VARIABLES = {
     max: 256,
     doc: 'Chunks one consumer process works on at once.',
   }),
+  ingestSplits: flag('INGEST_SPLITS', {
+    services: INGESTERS,
+    default: true,
+    doc: 'Plan datasets that can be read in byte ranges (files, s3 objects, http with ranges) into splits that consumers read themselves; false streams every dataset through Redis.',
+    note: 'Streaming keeps each chunk exactly `chunkSize` lines; splits are about `chunkSize` records each (docs/splits.md).',
+  }),
+  ingestWindowChunks: int('INGEST_WINDOW_CHUNKS', {
+    services: INGESTERS,
+    default: 256,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Chunks of a streamed dataset (gzip, http without ranges) queued and not yet done, at most: ingest waits for consumers past it.',
+    note:
+      'Streamed chunks carry their records, so Redis holds about this many chunks of data per streamed batch, never the dataset. ' +
+      'Split datasets (local files, s3 objects, http with ranges) queue only byte ranges and are not held back. ' +
+      'Keep it above the number of chunks all consumers work on at once.',
+  }),
   chunkAttempts: int('CHUNK_ATTEMPTS', {
     services: INGESTERS,
     default: 3,

@@ -6,7 +6,7 @@
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import type { ChunkData } from '../types.js';
+import type { ChunkData, SplitDescriptor } from '../types.js';
 
 export const CHUNK_EVENT_TYPE = 'dev.batchinfer.chunk.v1';
 export const CHUNK_EVENT_SOURCE = '/batchinfer/producer';
@@ -55,6 +55,25 @@ export class InvalidChunkEventError extends Error {
 }
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** A split descriptor a consumer can read: a URL, a version, and a non-empty range inside the object. */
+function isSplit(split: unknown): split is SplitDescriptor {
+  if (typeof split !== 'object' || split === null) return false;
+  const s = split as Partial<Record<keyof SplitDescriptor, unknown>>;
+  return (
+    isNonEmptyString(s.source) &&
+    isNonEmptyString(s.version) &&
+    isCount(s.size) &&
+    isCount(s.start) &&
+    isCount(s.end) &&
+    s.start < s.end &&
+    s.end <= s.size &&
+    isCount(s.splitIndex) &&
+    isCount(s.fileIndex) &&
+    isCount(s.lineBase)
+  );
+}
 
 /**
  * Reads a chunk event from job data: checks the CloudEvents attributes this format fixes
@@ -75,9 +94,9 @@ export function readChunkEvent(json: unknown): { data: ChunkData; parentContext:
     typeof data.batchId !== 'string' ||
     !Number.isInteger(data.chunkIndex) ||
     !Number.isInteger(data.firstLine) ||
-    !Array.isArray(data.records)
+    (!Array.isArray(data.records) && !isSplit(data.split))
   ) {
-    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex, firstLine or records');
+    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex, firstLine, or records or a split');
   }
   const carrier: Record<string, string> = {};
   if (typeof event.traceparent === 'string') carrier.traceparent = event.traceparent;

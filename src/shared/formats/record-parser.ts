@@ -11,6 +11,11 @@ import { formatNamed } from './registry.js';
 export interface ParsedChunk {
   records: ParsedRecord[];
   errors: RecordError[];
+  /**
+   * For a split: how many lines of its object it owns (blank lines included, plus its
+   * `lineBase`), which places the next split's lines when the batch closes.
+   */
+  splitLines?: number;
 }
 
 /** The chunk's schema, its unset parts defaulted. */
@@ -21,14 +26,15 @@ export function parseChunk(chunk: ChunkData): ParsedChunk {
   const errors: RecordError[] = [];
   const rejected = new Map((chunk.rejected ?? []).map((r) => [r.index, r.error]));
   const parse = formatNamed(chunk.format).recordParser(chunkSchema(chunk), chunk.header);
-  for (let i = 0; i < chunk.records.length; i++) {
+  const texts = chunk.records ?? [];
+  for (let i = 0; i < texts.length; i++) {
     const line = chunk.lines?.[i] ?? chunk.firstLine + i;
     const refusal = rejected.get(i);
     if (refusal !== undefined) {
       errors.push({ line, code: 'RECORD_TOO_LONG', error: refusal });
       continue;
     }
-    const text = chunk.records[i] ?? '';
+    const text = texts[i] ?? '';
     if (text.trim() === '') continue; // blank lines are not records
     const parsed = parse(text);
     if (isFault(parsed)) {

@@ -151,7 +151,9 @@ export async function statHttp(start: URL, options: ReadOptions, fetch: HttpFetc
   for (;;) {
     try {
       const { res, url } = await fetch(start, { range: 'bytes=0-0' });
-      res.resume();
+      // Only the headers are wanted: a server ignoring the range sends the whole body, which
+      // must not be drained (a slow server would hold the connection for the whole file).
+      res.destroy();
       const status = res.statusCode ?? 0;
       // An empty file: no byte 0 to send.
       if (status === 416 && /\/0$/.test(res.headers['content-range'] ?? '')) {

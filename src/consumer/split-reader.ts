@@ -1,0 +1,136 @@
+/**
+ * Reading one split: the lines that start in its byte range, from the object's bytes,
+ * pinned to the version it was planned on. The rule (Hadoop's LineRecordReader): a split
+ * owns every line whose first byte lies in `[start, end)`. So it reads from `start - 1`,
+ * drops everything up to the first newline there (the line it is in belongs to the split
+ * before; when that byte is itself a newline, nothing of the split's own is dropped), and
+ * reads past `end` to finish its last line. Every line belongs to exactly one split.
+ */
+import { DatasetError } from '../shared/errors.js';
+import type { OpenOptions } from '../shared/io/sources/dataset-source.js';
+import { sourceFor } from '../shared/io/sources/registry.js';
+import type { SplitDescriptor } from '../shared/types.js';
+
+/** Bytes asked for past `end`, to finish the last line in the same request most of the time. */
+const OVERREAD_BYTES = 64 * 1024;
+
+export interface SplitReadOptions extends OpenOptions {
+  allowedSchemes: readonly string[];
+  /** `MAX_LINE_BYTES`: longer lines become rejected records. */
+  maxLineBytes: number;
+}
+
+/** The split's lines as the chunk's records (the streaming path's shape). */
+export interface SplitText {
+  records: string[];
+  /** Lines refused before parsing (too long): their index in `records` and why. */
+  rejected: { index: number; error: string }[];
+}
+
+/** Collects the lines of a split as they stream in. */
+class LineCollector {
+  readonly records: string[] = [];
+  readonly rejected: { index: number; error: string }[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private tooLong = false;
+  /** Absolute offset where the line being collected starts. */
+  lineStart: number;
+  /** Still dropping the line that began before the split. */
+  skipping: boolean;
+  done = false;
+
+  constructor(
+    private readonly split: SplitDescriptor,
+    readStart: number,
+    private readonly maxLineBytes: number,
+  ) {
+    this.lineStart = readStart;
+    this.skipping = split.start > 0;
+  }
+
+  /** Takes bytes read at absolute offset `at`. */
+  push(bytes: Buffer, at: number): void {
+    let from = 0;
+    while (!this.done && from < bytes.length) {
+      const nl = bytes.indexOf(0x0a, from);
+      if (nl === -1) {
+        this.keep(bytes.subarray(from));
+        return;
+      }
+      this.keep(bytes.subarray(from, nl));
+      this.endLine(at + nl + 1);
+      from = nl + 1;
+    }
+  }
+
+  /** The object ended: its last line may lack a newline. */
+  finish(): void {
+    // A file holding only a byte-order mark has no line (as the streaming path reads it).
+    const onlyBom = this.lineStart === 0 && this.pendingBytes === 3 && Buffer.concat(this.pending).toString('utf8') === '\uFEFF';
+    if (!this.done && !this.skipping && !onlyBom && this.pendingBytes + (this.tooLong ? 1 : 0) > 0) this.emit();
+    this.done = true;
+  }
+
+  private keep(part: Buffer): void {
+    if (this.skipping || part.length === 0) return;
+    this.pendingBytes += part.length;
+    if (this.pendingBytes > this.maxLineBytes + 1) {
+      // Only the line's place is kept, not its text (as the streaming path does).
+      this.tooLong = true;
+      this.pending = [];
+    } else this.pending.push(part);
+  }
+
+  private endLine(next: number): void {
+    if (this.skipping) this.skipping = false;
+    else this.emit();
+    this.lineStart = next;
+    if (next >= this.split.end) this.done = true;
+  }
+
+  private emit(): void {
+    if (this.lineStart >= this.split.end) {
+      this.done = true;
+      return;
+    }
+    let text = Buffer.concat(this.pending, this.tooLong ? 0 : this.pendingBytes).toString('utf8');
+    if (text.endsWith('\r')) text = text.slice(0, -1);
+    if (this.lineStart === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (this.tooLong || Buffer.byteLength(text) > this.maxLineBytes) {
+      this.rejected.push({ index: this.records.length, error: `record longer than ${this.maxLineBytes} bytes` });
+      this.records.push('');
+    } else this.records.push(text);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.tooLong = false;
+  }
+}
+
+/** Reads the records (lines) a split owns. */
+export async function readSplit(split: SplitDescriptor, options: SplitReadOptions): Promise<SplitText> {
+  const url = new URL(split.source);
+  const source = sourceFor(url, options.allowedSchemes);
+  const readStart = split.start > 0 ? split.start - 1 : 0;
+  const lines = new LineCollector(split, readStart, options.maxLineBytes);
+  let at = readStart;
+  // Ask for the range and a little more; a last line longer than that takes more requests.
+  for (let ask = OVERREAD_BYTES; !lines.done && at < split.size; ask *= 2) {
+    const range = { start: at, end: Math.min(split.size, Math.max(split.end, at) + ask) };
+    const { stream } = await source.open(url, { ...options, range, version: split.version });
+    try {
+      for await (const bytes of stream) {
+        lines.push(bytes as Buffer, at);
+        at += (bytes as Buffer).length;
+        if (lines.done) break;
+      }
+    } finally {
+      stream.destroy();
+    }
+    if (!lines.done && at < range.end) {
+      throw new DatasetError('DATASET_CHANGED', `dataset ${url.protocol}//${url.host}${url.pathname} ended before its planned size`);
+    }
+  }
+  lines.finish();
+  return { records: lines.records, rejected: lines.rejected };
+}

@@ -1,0 +1,123 @@
+/**
+ * The split path of ingest: stat the dataset (one object, or every object of a folder),
+ * plan each into splits, and queue one chunk event per split. No record travels through
+ * Redis: a chunk event is a few hundred bytes whatever the dataset's size. Returns
+ * undefined when the dataset must be streamed instead (see `split-planner.ts`).
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DatasetError } from '../shared/errors.js';
+import type { DatasetSource, OpenOptions, SourceEntry } from '../shared/io/sources/dataset-source.js';
+import { sourceFor } from '../shared/io/sources/registry.js';
+import { redactUrl } from '../shared/observability/redact.js';
+import type { BatchRequest, ChunkData } from '../shared/types.js';
+import { ChunkPublisher } from './chunk-publisher.js';
+import type { DatasetVersionCheck, IngestDeps, IngestResult } from './ingest.js';
+import { planObject } from './split-planner.js';
+import type { SplitPlan } from './split-planner.js';
+
+/** One input object: where, its size and version, and whether it can be read in ranges. */
+interface InputObject extends SourceEntry {
+  rangeable: boolean;
+}
+
+/** The objects a dataset URL names: itself, or a folder's objects (which `list` gives whole, size and version). */
+async function inputObjects(source: DatasetSource, url: URL, options: OpenOptions): Promise<InputObject[]> {
+  // A URL that names no folder, or that lists nothing (an object's key), is one object.
+  const listed = source.list ? await source.list(url, options).catch(() => undefined) : undefined;
+  if (listed !== undefined) {
+    if (listed.length === 0) throw new DatasetError('DATASET_NOT_FOUND', 'the dataset folder holds no non-empty file');
+    return listed.map((entry) => ({ ...entry, rangeable: true }));
+  }
+  const stat = await source.stat(url, options);
+  return [{ url: url.toString(), size: stat.size ?? -1, version: stat.version, rangeable: stat.rangeable }];
+}
+
+/** One version for the whole input: the object's own, or a digest of every object's URL, size and version. */
+function inputVersion(objects: readonly InputObject[]): string | undefined {
+  if (objects.length === 1) return objects[0]?.version;
+  if (objects.some((o) => o.version === undefined)) return undefined;
+  const digest = createHash('sha256');
+  for (const o of objects) digest.update(`${o.url}\n${o.size}\n${o.version ?? ''}\n`);
+  return `objects:${objects.length}:sha256:${digest.digest('hex')}`;
+}
+
+function changed(request: BatchRequest, expected: string, now: string | undefined): DatasetError {
+  return new DatasetError(
+    'DATASET_CHANGED',
+    `dataset ${redactUrl(request.datasetUrl)} is not the version this batch began reading (${expected}, now ${now ?? 'unknown'})`,
+  );
+}
+
+export async function ingestSplits(
+  deps: IngestDeps,
+  batchId: string,
+  request: BatchRequest,
+  options: OpenOptions,
+  versionCheck: DatasetVersionCheck,
+  log: Logger,
+): Promise<IngestResult | undefined> {
+  const { config } = deps;
+  const url = new URL(request.datasetUrl);
+  const source = sourceFor(url, config.datasetAllowedSchemes);
+  const objects = await inputObjects(source, url, options);
+  const total = objects.reduce((sum, o) => sum + Math.max(0, o.size), 0);
+  if (total > config.maxDatasetBytes) throw new DatasetError('DATASET_TOO_LARGE', `dataset exceeds ${config.maxDatasetBytes} bytes`);
+  const plans: SplitPlan[] = [];
+  for (const [fileIndex, object] of objects.entries()) {
+    const plan = await planObject({
+      source,
+      url: new URL(object.url),
+      stat: { size: object.size < 0 ? undefined : object.size, version: object.version, rangeable: object.rangeable },
+      format: request.format,
+      schema: request.schema,
+      chunkSize: request.chunkSize,
+      maxLineBytes: config.maxLineBytes,
+      fileIndex,
+      options,
+    });
+    if (plan.kind === 'stream') {
+      if (objects.length > 1) {
+        throw new DatasetError(
+          'DATASET_NOT_SPLITTABLE',
+          `${redactUrl(object.url)} cannot be read in ranges (${plan.reason}); a folder's objects must all be`,
+        );
+      }
+      log.info({ reason: plan.reason }, 'dataset streamed (not split)');
+      return undefined;
+    }
+    plans.push(plan);
+  }
+  const version = inputVersion(objects);
+  if (versionCheck.expectedVersion !== undefined && versionCheck.expectedVersion !== version) {
+    throw changed(request, versionCheck.expectedVersion, version);
+  }
+  await versionCheck.onVersion?.(version);
+  // A resumed ingest plans the same splits (same version, same sample) and skips those done.
+  const accounted = versionCheck.expectedVersion !== undefined ? await deps.store.accountedChunks(batchId) : new Set<number>();
+  const publisher = new ChunkPublisher(deps, batchId, accounted);
+  let chunkIndex = 0;
+  let records = 0;
+  for (const plan of plans) {
+    const perSplit = plan.count > 0 ? plan.estimatedRecords / plan.count : 0;
+    for (const split of plan.splits()) {
+      options.signal.throwIfAborted();
+      const chunk: ChunkData = {
+        batchId,
+        chunkIndex: chunkIndex++,
+        firstLine: 1,
+        split,
+        format: request.format,
+        model: request.model,
+        outputUrl: request.outputUrl,
+      };
+      if (plan.header) chunk.header = plan.header;
+      if (request.schema) chunk.schema = request.schema;
+      await publisher.add(chunk, Math.round(perSplit));
+    }
+    records += plan.estimatedRecords;
+  }
+  await publisher.flush();
+  log.info({ objects: objects.length, splits: chunkIndex, bytes: total }, 'dataset planned into splits');
+  return { chunks: chunkIndex, records };
+}
