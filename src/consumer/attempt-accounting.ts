@@ -104,6 +104,18 @@ export class AttemptAccounting {
     }
   }
 
+  /**
+   * An attempt dropped because its batch was halted meanwhile: its records are not counted
+   * (the batch never closes), but the resources it used are part of the batch's cost.
+   */
+  async dropped(chunk: ChunkData, usage: AttemptUsage, log: Logger): Promise<void> {
+    try {
+      await this.options.store.recordFailedAttempt(chunk.batchId, { ...usage, reason: 'batch_halted' });
+    } catch (err) {
+      log.warn({ err }, 'could not account the dropped attempt');
+    }
+  }
+
   /** Accounts a chunk done by `attempt`: its counts and the attempt's usage, once. */
   async done(chunk: ChunkData, attempt: Attempt, counts: Omit<ChunkCounts, 'chunkFailed'>, log: Logger): Promise<void> {
     const result: ChunkResult = { ...counts, chunkFailed: false, ...this.usage(attempt) };

@@ -24,6 +24,7 @@ import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-account
 import type { BatchSinks } from './batch-sinks.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
+import { assertNotHalted, BatchHaltedError } from './halt-guard.js';
 import type { RecordPipeline } from './record-pipeline.js';
 
 export interface ChunkProcessorOptions {
@@ -120,6 +121,12 @@ export class ChunkProcessor {
     } catch (err) {
       // Failing after the chunk was accounted (e.g. while closing the batch): its cost is booked.
       const usage = accounting.usage(attempt);
+      if (err instanceof BatchHaltedError) {
+        // Cancelled while in hand: nothing written, no records counted; what it cost is booked.
+        await accounting.dropped(chunk, usage, log);
+        log.info({ status: err.status }, 'chunk dropped before writing: its batch was cancelled or halted');
+        return 'skipped';
+      }
       if (signal?.aborted && token) {
         // Shutting down: hand the chunk back untouched for another consumer. Its part may
         // already be written; the next consumer replaces it whole. Its records are not
@@ -151,7 +158,9 @@ export class ChunkProcessor {
     const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
     signal?.throwIfAborted();
     const parsed = await this.options.reader.read(chunk, signal);
-    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal);
+    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal, () =>
+      assertNotHalted(this.options.store, chunk.batchId),
+    );
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }
@@ -167,6 +176,11 @@ export class ChunkProcessor {
       sink = this.options.sinks.for(chunk);
     } catch (err) {
       if (!(err instanceof OutputRefusedError)) throw err;
+    }
+    // A halted batch gets no error file either (it would land after the cancel).
+    if (sink) {
+      const state = await this.options.store.getState(chunk.batchId);
+      if (!state || state.halted) sink = undefined;
     }
     // The records are read again to name each one in the error file.
     const parsed = await this.options.reader.read(chunk);
