@@ -184,7 +184,15 @@ export class ChunkProcessor {
     }
     // The records are read again to name each one in the error file.
     const parsed = await this.options.reader.read(chunk);
-    const records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
+    let records: number;
+    try {
+      records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
+    } catch (err) {
+      // The output location itself is broken (often why the chunk failed): the chunk is
+      // still counted as failed, or its batch would never end.
+      log.error({ err }, "could not write the failed chunk's error file");
+      records = parsed.records.length + parsed.errors.length;
+    }
     await this.options.accounting.failed(chunk, records, failure, log);
     log.error({ reason, failure_reason: failure.reason, records }, 'chunk failed after all attempts');
   }

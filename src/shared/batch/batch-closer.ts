@@ -121,8 +121,14 @@ export class BatchCloser {
     // this process's OUTPUT_URL, whatever the batch's stored output location says.
     const sink = openBatchFolder(view.output.url, batchId, this.outputRoot);
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
-    await sink.discardIncomplete();
-    const names = (await sink.list()).sort();
+    let names: string[] = [];
+    let sinkError: Error | undefined;
+    try {
+      await sink.discardIncomplete();
+      names = (await sink.list()).sort();
+    } catch (err) {
+      sinkError = err as Error;
+    }
     const status = view.chunks.failed > 0 ? 'failed' : 'completed';
     const completedAt = new Date().toISOString();
     const inputs = await this.store.getSummaryInputs(batchId);
@@ -153,7 +159,16 @@ export class BatchCloser {
       manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
     }
     if (view.traceId) manifest.traceId = view.traceId;
-    await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
+    if (!sinkError)
+      await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n').catch((err: unknown) => (sinkError = err as Error));
+    if (sinkError) {
+      // A batch that would complete is closed again by the retry of its last chunk; a failed
+      // one (often failed by this very output location) ends failed without its manifest
+      // rather than staying `running` forever.
+      if (status === 'completed') throw sinkError;
+      manifest.error = `${manifest.error ?? ''}; manifest not written: ${sinkError.message}`;
+      this.logger.error({ err: sinkError, batch_id: batchId }, 'could not write the manifest of a failed batch');
+    }
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');
     await this.runHooks(batchId, { kind: 'closed', manifest });

@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { access, constants, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasControlCharacter } from '../../control-chars.js';
 import { OutputError } from '../../errors.js';
+import { makeFolder } from './make-folder.js';
 import type { OutputSink, SinkScheme } from './output-sink.js';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -29,7 +30,7 @@ export class FileSink implements OutputSink {
 
   private ensureDir(): Promise<unknown> {
     // Created once per sink; a failure is not remembered (the volume may come back).
-    this.ready ??= mkdir(this.dir, { recursive: true }).catch((err: unknown) => {
+    this.ready ??= makeFolder(this.dir).catch((err: unknown) => {
       this.ready = undefined;
       throw err;
     });
