@@ -113,6 +113,10 @@ export class ChunkProcessor {
       log.info({ status: state?.status ?? 'unknown' }, 'chunk skipped: batch is gone or halted');
       return 'skipped';
     }
+    if (await accounting.alreadyAccounted(chunk)) {
+      log.info('chunk skipped: already accounted (enqueued again by a resumed ingest, or its consumer died after accounting)');
+      return 'skipped';
+    }
     const attempt = await accounting.begin(job, log);
     if (attempt.waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(attempt.waitSeconds * 1000));
     try {

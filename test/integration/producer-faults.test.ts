@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { metricKeys } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { startService } from '../helpers/cli.js';
@@ -110,6 +111,15 @@ describe('the producer dies mid-ingest', () => {
     expect(view.chunks).toMatchObject({ total: 40, enqueued: 40, completed: 40 });
     expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
     expect(producer.logs.find((l) => l.msg === 'ingest resumed' && l.batch_id === id)?.attempt).toBe(2);
+
+    // Cost counted once: the chunks done before the resume re-enqueued them are not run (and
+    // booked) again. Every attempt's wall time goes both to the batch's cost and to the
+    // processing histogram, so one attempt per chunk means 40 observations summing to it.
+    const check = connect(redis.url);
+    const histogram = await check.hgetall(metricKeys(e.QUEUE_PREFIX ?? '').processingHistogram);
+    await check.quit();
+    expect(Number(histogram.count), 'attempts booked').toBe(40);
+    expect(Number(histogram.sum)).toBeCloseTo(view.cost.wallSeconds, 6);
   });
 
   it('SIGKILL, and the dataset changed meanwhile: the batch fails instead of mixing two files', async () => {
