@@ -59,7 +59,7 @@ export interface ResumeInfo {
 type StopReason = 'shutdown' | 'handed-back' | 'cancelled' | LeaseLoss;
 
 const STOPPED: Record<Exclude<StopReason, 'shutdown'>, string> = {
-  'handed-back': 'ingest handed back on shutdown: a live producer resumes it',
+  'handed-back': 'ingest handed back on shutdown: a live producer, or the next one to start, resumes it',
   cancelled: 'ingest stopped: batch cancelled',
   stopped: 'ingest stopped: batch is no longer ingesting (cancelled or failed)',
   lost: 'ingest stopped: another producer took it over',
@@ -266,10 +266,19 @@ export class BatchService {
     }
   }
 
+  /** True when another producer can resume the batch's ingest: its dataset has a known version (or was not opened yet). */
+  private async resumable(id: string): Promise<boolean> {
+    const stored = await this.deps.store.getRequest(id).catch(() => null);
+    return stored !== null && stored.datasetVersion !== '';
+  }
+
   /**
-   * Waits for ingests in progress; past `timeoutMs` stops them: when another producer is
-   * alive they are handed back (lease released, the peer resumes them), else their batches
-   * end `failed` with a reason, never half-counted and `completed`.
+   * Waits for ingests in progress; past `timeoutMs` stops them and hands them back (lease
+   * released): a live peer resumes them within half a lease, or, when this was the last
+   * producer (Knative scaled it to zero mid-ingest: the 202 was sent long ago, so KPA sees no
+   * request in flight), the next producer to start does. An ingest that cannot be resumed (its
+   * source gave no version) ends `failed` with a reason instead, unless a peer is alive (which
+   * then fails it with that reason), never half-counted and `completed`.
    */
   async drain(timeoutMs: number): Promise<void> {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -279,8 +288,12 @@ export class BatchService {
     });
     if ((await Promise.race([all, timeout])) === 'timeout') {
       const peers = this.running.size > 0 ? await this.deps.leases?.livePeers().catch(() => 0) : 0;
-      const reason: StopReason = peers ? 'handed-back' : 'shutdown';
-      for (const r of this.running.values()) r.abort.abort(reason);
+      await Promise.all(
+        [...this.running].map(async ([id, r]) => {
+          const reason: StopReason = peers || (this.deps.leases && (await this.resumable(id))) ? 'handed-back' : 'shutdown';
+          r.abort.abort(reason);
+        }),
+      );
       await all;
     }
     clearTimeout(timer);

@@ -170,12 +170,31 @@ describe('the producer dies mid-ingest', () => {
     expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
   });
 
-  it('SIGTERM with no peer: the batch fails with the reason', async () => {
+  it('SIGTERM with no peer (scaled to zero mid-ingest): handed back, and the next producer to start completes it', async () => {
     datasets.set('/alone.jsonl', text);
     datasets.fail('/alone.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
+    const leaving = await start('producer', e);
+    await start('consumer', e);
+    const id = await submitBatch(leaving.url, { datasetUrl: datasets.url('/alone.jsonl') });
+    await waitForBatch(() => leaving.url, id, midIngest, 'the ingest to be under way');
+    expect((await leaving.stop('SIGTERM')).code).toBe(0);
+    expect(leaving.logs.find((l) => l.batch_id === id && l.msg?.startsWith('ingest handed back') === true)).toBeDefined();
+
+    // The next request (here a status poll) starts a producer, which resumes the ingest.
+    const next = await start('producer', e);
+    const view = await waitForEnd(() => next.url, id);
+    expect(view.status).toBe('completed');
+    expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
+    expect(next.logs.find((l) => l.msg === 'ingest resumed' && l.batch_id === id)?.attempt).toBe(2);
+  });
+
+  it('SIGTERM with no peer, and a dataset that cannot be resumed (no version): the batch fails with the reason', async () => {
+    datasets.set('/alone-unversioned.jsonl', text, { etag: false, ranges: false });
+    datasets.fail('/alone-unversioned.jsonl', STALL);
+    const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
     const producer = await start('producer', e);
-    const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone.jsonl') });
+    const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone-unversioned.jsonl') });
     await waitForBatch(() => producer.url, id, midIngest, 'the ingest to be under way');
     await producer.stop('SIGTERM');
 
