@@ -4,6 +4,7 @@
  * runs N consumer processes (the real `batchinfer consumer`), shows progress on a TTY, and
  * prints the batch summary. Exit 0 when the batch completed (record errors included).
  */
+import { LabelValues } from '../shared/batch/label-values.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -245,7 +246,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     installCompletionEvents(closer, runConfig, logger);
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
-    const service = new BatchService({ queue, store, closer, config: runConfig, logger, leases });
+    const labelValues = new LabelValues(redis, prefix, config.metricLabelValuesMax);
+    const service = new BatchService({ queue, store, closer, config: runConfig, logger, leases, labelValues });
 
     pool = new ConsumerPool(
       options.consumers,

@@ -23,6 +23,7 @@ import type { IngestSlot } from './ingest-admission.js';
 import { ingest } from './ingest.js';
 import type { IngestDeps } from './ingest.js';
 import type { HeldLease, IngestLeases, LeaseLoss } from './ingest-lease.js';
+import type { LabelValues } from '../shared/batch/label-values.js';
 
 export interface SubmitResult {
   id: string;
@@ -91,6 +92,8 @@ export class BatchService {
       logger: Logger;
       resolver?: Resolver;
       leases?: IngestLeases;
+      /** Registers the batch's cost label values (cardinality cap); none in tests that do not need it. */
+      labelValues?: LabelValues;
     },
   ) {
     this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
@@ -150,6 +153,13 @@ export class BatchService {
    */
   private async create(id: string, request: BatchRequest, claimedKeys: readonly string[], parent: Context): Promise<void> {
     try {
+      const other = await this.deps.labelValues?.admit({
+        team: request.labels.team ?? '',
+        project: request.labels.project ?? '',
+        model: request.model,
+      });
+      if (other && other.length > 0)
+        this.deps.logger.info({ batch_id: id, labels: other }, 'label values past METRIC_LABEL_VALUES_MAX: published as other');
       await this.deps.store.create(id, request, activeTraceId(parent));
     } catch (err) {
       try {

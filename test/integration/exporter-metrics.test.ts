@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/shared/batch/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { LabelValues } from '../../src/shared/batch/label-values.js';
 import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { chunkResult } from '../helpers/chunk-result.js';
@@ -253,8 +254,12 @@ describe('batchinfer exporter', () => {
       { team: '', project: 'p,team:t' },
       { team: 't,team:', project: 'p' },
     ];
+    // The producer refuses such team and project values now; they are registered here directly
+    // (as the producer registers what it admits), so the exporter's escaping is still tested.
+    const registry = new LabelValues(redis, prefix, 100);
     for (const [i, labels] of labelSets.entries()) {
       const id = `hostile-${i}`;
+      await registry.admit({ team: labels.team, project: labels.project, model: 'sum' });
       await store.create(id, {
         datasetUrl: 'file:///d.jsonl',
         format: 'jsonl',

@@ -310,6 +310,7 @@ describe('loadConfig', () => {
       telemetry: TelemetryConfig;
       teamBudgetsUsd: Record<string, number>;
       scheduleMaxInterval: { defaultSeconds: number; bySchedule: Record<string, number> };
+      metricLabelValuesMax: number;
       exporterSampleSeconds: number;
       exporterHistorySeconds: number;
       batchinferServer: string;
@@ -331,7 +332,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(46);
+    expect(Object.keys(loadConfig({})).length).toBe(47);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 
