@@ -153,13 +153,8 @@ export class BatchService {
    */
   private async create(id: string, request: BatchRequest, claimedKeys: readonly string[], parent: Context): Promise<void> {
     try {
-      const other = await this.deps.labelValues?.admit({
-        team: request.labels.team ?? '',
-        project: request.labels.project ?? '',
-        model: request.model,
-      });
-      if (other && other.length > 0)
-        this.deps.logger.info({ batch_id: id, labels: other }, 'label values past METRIC_LABEL_VALUES_MAX: published as other');
+      const other = (await this.deps.labelValues?.admitBatch(request.labels, request.model)) ?? [];
+      if (other.length > 0) this.deps.logger.info({ batch_id: id, labels: other }, 'label values past the cap: published as other');
       await this.deps.store.create(id, request, activeTraceId(parent));
     } catch (err) {
       try {
@@ -276,19 +271,11 @@ export class BatchService {
     }
   }
 
-  /** True when another producer can resume the batch's ingest: its dataset has a known version (or was not opened yet). */
-  private async resumable(id: string): Promise<boolean> {
-    const stored = await this.deps.store.getRequest(id).catch(() => null);
-    return stored !== null && stored.datasetVersion !== '';
-  }
-
   /**
-   * Waits for ingests in progress; past `timeoutMs` stops them and hands them back (lease
-   * released): a live peer resumes them within half a lease, or, when this was the last
-   * producer (Knative scaled it to zero mid-ingest: the 202 was sent long ago, so KPA sees no
-   * request in flight), the next producer to start does. An ingest that cannot be resumed (its
-   * source gave no version) ends `failed` with a reason instead, unless a peer is alive (which
-   * then fails it with that reason), never half-counted and `completed`.
+   * Waits for ingests in progress; past `timeoutMs` hands them back (lease released): a live
+   * peer resumes them, or, when Knative scaled the last producer down mid-ingest (KPA saw no
+   * request in flight), the next producer to start. One whose source gave no version cannot
+   * be resumed and, with no peer, ends `failed` with a reason; never half-counted `completed`.
    */
   async drain(timeoutMs: number): Promise<void> {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -300,7 +287,8 @@ export class BatchService {
       const peers = this.running.size > 0 ? await this.deps.leases?.livePeers().catch(() => 0) : 0;
       await Promise.all(
         [...this.running].map(async ([id, r]) => {
-          const reason: StopReason = peers || (this.deps.leases && (await this.resumable(id))) ? 'handed-back' : 'shutdown';
+          const version = peers ? undefined : (await this.deps.store.getRequest(id).catch(() => null))?.datasetVersion;
+          const reason: StopReason = peers || (this.deps.leases && version !== '') ? 'handed-back' : 'shutdown';
           r.abort.abort(reason);
         }),
       );

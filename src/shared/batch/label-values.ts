@@ -68,6 +68,11 @@ export class LabelValues {
     return labels.filter((_, i) => admitted[i] !== 1);
   }
 
+  /** {@link admit} for a batch's labels and model. */
+  admitBatch(labels: Readonly<Record<string, string>>, model: string): Promise<CostLabel[]> {
+    return this.admit({ team: labels.team ?? '', project: labels.project ?? '', model });
+  }
+
   /** Queues the reads of the admitted values (the first `max` of each label) on a pipeline. */
   static queueRead(pipeline: ReturnType<Redis['pipeline']>, prefix: string, max: number): void {
     for (const label of COST_LABELS) pipeline.zrange(labelValuesKey(prefix, label), '0', String(max - 1));
