@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // Chaos drill: one batch through real `batchinfer producer` and two `batchinfer consumer`
-// processes on a private redis-server (append-only persistence on), while one consumer is
-// SIGKILLed mid-chunk several times (and restarted, as its pod would be) and Redis is
-// restarted. Then it checks the output: every record exactly once, counts exact.
+// processes on a private redis-server (append-only persistence on, `appendfsync always` as
+// the shipped manifests run it), while one consumer is SIGKILLed mid-chunk several times (and
+// restarted, as its pod would be) and Redis is restarted cleanly and SIGKILLed. Then it checks
+// the output (every record exactly once, counts exact) and the cost (each chunk booked once).
 //
 //   npm run build && node scripts/chaos.mjs [--records 100000] [--chunk-size 1000]
-//       [--kills 3] [--redis-restarts 1] [--delay-ms 300] [--dataset FILE] [--output DIR] [--json]
+//       [--kills 3] [--redis-restarts 1] [--redis-kills 1] [--delay-ms 300] [--dataset FILE]
+//       [--output DIR] [--json]
 //
 // Everything runs on 127.0.0.1 and is removed afterwards (except --output). Exit code 0 when
 // the batch completed with every record exactly once, 1 otherwise.
@@ -31,6 +33,7 @@ const { values: opts } = parseArgs({
     'chunk-size': { type: 'string', default: '1000' },
     kills: { type: 'string', default: '3' },
     'redis-restarts': { type: 'string', default: '1' },
+    'redis-kills': { type: 'string', default: '1' },
     'delay-ms': { type: 'string', default: '300' },
     dataset: { type: 'string' },
     output: { type: 'string' },
@@ -51,6 +54,7 @@ const RECORDS = Number(opts.records);
 const CHUNK_SIZE = Number(opts['chunk-size']);
 const KILLS = Number(opts.kills);
 const RESTARTS = Number(opts['redis-restarts']);
+const REDIS_KILLS = Number(opts['redis-kills']);
 const say = (line) => {
   if (!opts.json) process.stdout.write(`${line}\n`);
 };
@@ -173,6 +177,30 @@ async function verify(outputDir, id, expected, view) {
   return { predictions: [...seen.values()].reduce((a, b) => a + b, 0), recordErrors: errorLines.size, duplicates, missing, problems };
 }
 
+/**
+ * The cost was booked once per attempt that ran, and each chunk's result once: every booked
+ * attempt adds its wall time to the batch's cost and one observation to the processing
+ * histogram (same script), so the observations are the chunks plus the attempts that failed
+ * and were retried (a SIGKILLed consumer books nothing), and they sum to the batch's wall
+ * seconds; the cost counter by label (this prefix holds one batch) equals the batch's cost.
+ */
+async function costBookedOnce(client, prefix, view) {
+  const [histogram, retries, costByLabel] = await Promise.all([
+    client.hgetall(`${prefix}:metrics:chunk-processing`),
+    client.hgetall(`${prefix}:metrics:chunk-retries`),
+    client.hgetall(`${prefix}:metrics:cost-usd`),
+  ]);
+  const attempts = Number(histogram.count ?? 0);
+  const retried = Object.values(retries).reduce((sum, n) => sum + Number(n), 0);
+  const labelUsd = Object.values(costByLabel).reduce((sum, n) => sum + Number(n), 0);
+  const problems = [];
+  if (attempts - retried !== view.chunks.total) problems.push(`${attempts - retried} chunk results booked for ${view.chunks.total} chunks`);
+  if (Math.abs(Number(histogram.sum ?? 0) - view.cost.wallSeconds) > 1e-6)
+    problems.push(`booked wall ${histogram.sum} s != batch ${view.cost.wallSeconds} s`);
+  if (Math.abs(labelUsd - view.cost.usd) > 1e-9) problems.push(`cost by label ${labelUsd} != batch ${view.cost.usd}`);
+  return { attempts, retried, usd: view.cost.usd, problems };
+}
+
 const work = await mkdtemp(path.join(os.tmpdir(), 'batchinfer-chaos-'));
 const outputDir = path.resolve(opts.output ?? path.join(work, 'out'));
 await mkdir(outputDir, { recursive: true });
@@ -222,15 +250,17 @@ try {
   if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${await res.text()}`);
   const { id } = await res.json();
   say(
-    `batch ${id}: ${opts.dataset ? path.basename(dataset) : `${RECORDS} records`}, chunks of ${CHUNK_SIZE}; ${KILLS} consumer kill(s), ${RESTARTS} Redis restart(s)`,
+    `batch ${id}: ${opts.dataset ? path.basename(dataset) : `${RECORDS} records`}, chunks of ${CHUNK_SIZE}; ${KILLS} consumer kill(s), ${RESTARTS} Redis restart(s), ${REDIS_KILLS} Redis SIGKILL(s)`,
   );
 
-  // Faults spread evenly over the batch's chunks, the Redis restarts in the middle ones:
-  // 3 kills and 1 restart fall at 20 % kill, 40 % kill, 60 % restart, 80 % kill.
-  const slots = KILLS + RESTARTS;
-  const firstRestart = Math.floor((slots - RESTARTS) / 2);
+  // Faults spread evenly over the batch's chunks, the Redis faults in the middle ones: 3 kills,
+  // 1 restart and 1 Redis SIGKILL fall at 17 % kill, 33 % kill, 50 % restart, 67 % Redis
+  // SIGKILL, 83 % kill.
+  const redisFaults = RESTARTS + REDIS_KILLS;
+  const slots = KILLS + redisFaults;
+  const firstRedis = Math.floor((slots - redisFaults) / 2);
   const faults = Array.from({ length: slots }, (_, i) => ({
-    kind: i >= firstRestart && i < firstRestart + RESTARTS ? 'restart' : 'kill',
+    kind: i < firstRedis || i >= firstRedis + redisFaults ? 'kill' : i < firstRedis + RESTARTS ? 'restart' : 'redis-kill',
     at: (i + 1) / (slots + 1),
   }));
 
@@ -241,10 +271,13 @@ try {
     const next = faults[0];
     const total = view?.chunks.total ?? Math.ceil(RECORDS / CHUNK_SIZE);
     if (next && view && view.chunks.completed >= next.at * total) {
-      if (next.kind === 'restart') {
-        await redis.restart();
-        events.push({ fault: 'redis-restart', atChunksDone: view.chunks.completed, ms: Date.now() - started });
-        say(`  ${((Date.now() - started) / 1000).toFixed(1)} s: Redis restarted (${view.chunks.completed} chunks done)`);
+      if (next.kind === 'restart' || next.kind === 'redis-kill') {
+        const sigkill = next.kind === 'redis-kill';
+        await redis.restart(sigkill ? 'SIGKILL' : 'SIGTERM');
+        events.push({ fault: sigkill ? 'redis-sigkill' : 'redis-restart', atChunksDone: view.chunks.completed, ms: Date.now() - started });
+        say(
+          `  ${((Date.now() - started) / 1000).toFixed(1)} s: Redis ${sigkill ? 'SIGKILLed' : 'restarted'} (${view.chunks.completed} chunks done)`,
+        );
         faults.shift();
       } else {
         // Only a kill mid-chunk counts: wait until the victim holds a chunk.
@@ -276,11 +309,14 @@ try {
   const wallSeconds = (Date.now() - started) / 1000;
   say(`batch ${view.status} in ${wallSeconds.toFixed(1)} s; checking the output...`);
   const check = await verify(outputDir, id, await expectations(dataset), view);
+  check.cost = await costBookedOnce(probeRedis, prefix, view);
+  check.problems.push(...check.cost.problems);
   const applied = {
     kills: events.filter((e) => e.fault === 'consumer-sigkill').length,
     redisRestarts: events.filter((e) => e.fault === 'redis-restart').length,
+    redisKills: events.filter((e) => e.fault === 'redis-sigkill').length,
   };
-  if (applied.kills < KILLS || applied.redisRestarts < RESTARTS)
+  if (applied.kills < KILLS || applied.redisRestarts < RESTARTS || applied.redisKills < REDIS_KILLS)
     check.problems.push('the batch ended before every fault was applied (raise --delay-ms)');
   if (view.status !== 'completed') check.problems.push(`batch ${view.status}: ${view.error ?? ''}`);
   const ok = check.problems.length === 0;

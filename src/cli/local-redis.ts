@@ -44,6 +44,13 @@ export interface LocalRedisTls {
 export interface LocalRedisOptions {
   /** Append-only file persistence, so a restart keeps the queue. @defaultValue false */
   persistence?: boolean;
+  /**
+   * When the append-only file is fsynced (with `persistence`): `always`, as the shipped
+   * manifests run it (an acknowledged write survives a node crash), or `everysec` (up to a
+   * second of acknowledged writes lost if the machine, not only Redis, goes down).
+   * @defaultValue 'always'
+   */
+  appendfsync?: 'always' | 'everysec';
   binary?: string;
   /** `--requirepass`: clients must authenticate (the URL carries it). @defaultValue none */
   password?: string;
@@ -139,7 +146,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     '--appendonly',
     options.persistence ? 'yes' : 'no',
     '--appendfsync',
-    'everysec',
+    options.appendfsync ?? 'always',
     '--daemonize',
     'no',
     '--loglevel',

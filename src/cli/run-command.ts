@@ -16,6 +16,7 @@ import { IngestLeases } from '../producer/ingest-lease.js';
 import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { describeBatchError } from '../shared/batch/batch-error.js';
 import type { Manifest } from '../shared/batch/batch-closer.js';
+import { LabelValues } from '../shared/batch/label-values.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
 import { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
@@ -174,7 +175,8 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
     installCompletionEvents(closer, runConfig, logger);
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
-    service = new BatchService({ queue, store, closer, config: runConfig, logger, leases });
+    const labelValues = new LabelValues(redis, prefix, config.metricLabelValuesMax);
+    service = new BatchService({ queue, store, closer, config: runConfig, logger, leases, labelValues });
 
     pool = new ConsumerPool(
       options.consumers,

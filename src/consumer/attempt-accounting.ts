@@ -73,6 +73,22 @@ export class AttemptAccounting {
     return { tally: this.options.meter.start(), waitSeconds, accounted: false };
   }
 
+  /**
+   * True when the chunk was already accounted by an earlier run: a resumed ingest enqueues
+   * again the chunks its first attempt enqueued (their jobs were removed when done), and a
+   * consumer killed right after accounting leaves its job to run again. Running it again would
+   * book its cost twice. Its earlier run may have died before closing the batch, so the batch
+   * is closed here when every chunk is in.
+   */
+  async alreadyAccounted(chunk: ChunkData): Promise<boolean> {
+    const { store, closer } = this.options;
+    if (!(await store.isChunkAccounted(chunk.batchId, chunk.chunkIndex))) return false;
+    const view = await store.get(chunk.batchId);
+    const { total, completed, failed } = view?.chunks ?? { total: null, completed: 0, failed: 0 };
+    if (view?.status === 'running' && total !== null && completed + failed >= total) await closer.close(chunk.batchId);
+    return true;
+  }
+
   /** An attempt's usage and timings, with its allocated cost; nothing when already accounted. */
   usage(attempt: Attempt): AttemptUsage {
     if (attempt.accounted) return NO_USAGE;
@@ -101,6 +117,18 @@ export class AttemptAccounting {
       ]);
     } catch (accountErr) {
       log.warn({ err: accountErr }, 'could not account the failed attempt');
+    }
+  }
+
+  /**
+   * An attempt dropped because its batch was halted meanwhile: its records are not counted
+   * (the batch never closes), but the resources it used are part of the batch's cost.
+   */
+  async dropped(chunk: ChunkData, usage: AttemptUsage, log: Logger): Promise<void> {
+    try {
+      await this.options.store.recordFailedAttempt(chunk.batchId, { ...usage, reason: 'batch_halted' });
+    } catch (err) {
+      log.warn({ err }, 'could not account the dropped attempt');
     }
   }
 

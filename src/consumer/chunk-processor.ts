@@ -26,6 +26,7 @@ import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-account
 import type { BatchSinks } from './batch-sinks.js';
 import type { ChunkReader } from './chunk-reader.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
+import { assertNotHalted, BatchHaltedError } from './halt-guard.js';
 import type { RecordPipeline } from './record-pipeline.js';
 
 export interface ChunkProcessorOptions {
@@ -116,6 +117,10 @@ export class ChunkProcessor {
       log.info({ status: state?.status ?? 'unknown' }, 'chunk skipped: batch is gone or halted');
       return 'skipped';
     }
+    if (await accounting.alreadyAccounted(chunk)) {
+      log.info('chunk skipped: already accounted (enqueued again by a resumed ingest, or its consumer died after accounting)');
+      return 'skipped';
+    }
     const attempt = await accounting.begin(job, log);
     if (attempt.waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(attempt.waitSeconds * 1000));
     try {
@@ -124,6 +129,12 @@ export class ChunkProcessor {
     } catch (err) {
       // Failing after the chunk was accounted (e.g. while closing the batch): its cost is booked.
       const usage = accounting.usage(attempt);
+      if (err instanceof BatchHaltedError) {
+        // Cancelled while in hand: nothing written, no records counted; what it cost is booked.
+        await accounting.dropped(chunk, usage, log);
+        log.info({ status: err.status }, 'chunk dropped before writing: its batch was cancelled or halted');
+        return 'skipped';
+      }
       if (signal?.aborted && token) {
         // Shutting down: hand the chunk back untouched for another consumer. Its part may
         // already be written; the next consumer replaces it whole. Its records are not
@@ -156,7 +167,9 @@ export class ChunkProcessor {
     signal?.throwIfAborted();
     const parsed = await this.options.reader.read(chunk, signal);
     await this.recordSplitLines(chunk, parsed);
-    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal);
+    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal, () =>
+      assertNotHalted(this.options.store, chunk.batchId),
+    );
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }
@@ -179,6 +192,11 @@ export class ChunkProcessor {
     } catch (err) {
       if (!(err instanceof OutputRefusedError)) throw err;
     }
+    // A halted batch gets no error file either (it would land after the cancel).
+    if (sink) {
+      const state = await this.options.store.getState(chunk.batchId);
+      if (!state || state.halted) sink = undefined;
+    }
     // The records are read again to name each one in the error file.
     const parsed = await this.options.reader.read(chunk, undefined, 'lenient').catch((err: unknown): ParsedChunk => {
       if (!chunk.split) throw err;
@@ -187,7 +205,15 @@ export class ChunkProcessor {
       return { records: [], errors: [] };
     });
     await this.recordSplitLines(chunk, parsed);
-    const records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
+    let records: number;
+    try {
+      records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);
+    } catch (err) {
+      // The output location itself is broken (often why the chunk failed): the chunk is
+      // still counted as failed, or its batch would never end.
+      log.error({ err }, "could not write the failed chunk's error file");
+      records = parsed.records.length + parsed.errors.length;
+    }
     await this.options.accounting.failed(chunk, records, failure, log);
     log.error({ reason, failure_reason: failure.reason, records }, 'chunk failed after all attempts');
   }

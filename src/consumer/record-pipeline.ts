@@ -79,8 +79,19 @@ function numericSummary(predictions: readonly Prediction[]): { predictionSum: nu
 export class RecordPipeline {
   constructor(private readonly options: RecordPipelineOptions = {}) {}
 
-  /** Scores the chunk's parsed records and writes its files; the model's failures propagate (the attempt fails). */
-  async score(chunk: ChunkData, parsed: ParsedChunk, model: Model, sink: OutputSink, signal?: AbortSignal): Promise<ScoredChunk> {
+  /**
+   * Scores the chunk's parsed records and writes its files; the model's failures propagate (the
+   * attempt fails). `beforeWrite` runs after scoring and before any file is written; what it
+   * throws propagates and nothing is written (a batch cancelled meanwhile).
+   */
+  async score(
+    chunk: ChunkData,
+    parsed: ParsedChunk,
+    model: Model,
+    sink: OutputSink,
+    signal?: AbortSignal,
+    beforeWrite?: () => Promise<void>,
+  ): Promise<ScoredChunk> {
     const prepareStart = performance.now();
     const total = parsed.records.length + parsed.errors.length;
     const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: total }), (span) => {
@@ -117,6 +128,7 @@ export class RecordPipeline {
     }
     this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), valid);
 
+    await beforeWrite?.();
     await this.write(chunk, sink, valid.length > 0 ? predictionLines(valid, predictions) : undefined, errors, signal);
     return { succeeded: valid.length, failed: errors.length, latencyMs: inferEnd - inferStart, ...numericSummary(predictions) };
   }

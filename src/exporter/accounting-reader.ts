@@ -17,6 +17,7 @@ import {
   teamMonthCostKey,
 } from '../shared/batch/keys.js';
 import type { MetricKeys } from '../shared/batch/keys.js';
+import { LabelValues, publishedValue } from '../shared/batch/label-values.js';
 
 export const FINAL_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 export type FinalStatus = (typeof FINAL_STATUSES)[number];
@@ -95,12 +96,14 @@ export class AccountingReader {
     private readonly prefix: string,
     /** How long a finished batch stays in Redis (its status is answerable that long). */
     private readonly batchTtlSeconds: number,
+    /** `METRIC_LABEL_VALUES_MAX`: values of each cost label published as themselves. */
+    private readonly labelValuesMax = 100,
   ) {
     this.keys = metricKeys(prefix);
   }
 
   /** Redis commands one read sends (all in one pipeline). */
-  static readonly COMMANDS = 13 + FINAL_STATUSES.length;
+  static readonly COMMANDS = 13 + FINAL_STATUSES.length + 3;
 
   async read(nowMs: number): Promise<Accounting> {
     const k = this.keys;
@@ -122,6 +125,7 @@ export class AccountingReader {
       .zcount(consumersKey(this.prefix), nowMs - CONSUMER_ALIVE_MS, '+inf')
       .zrange(activeBatchesKey(this.prefix), '0', '0', 'WITHSCORES');
     for (const status of FINAL_STATUSES) pipeline.zcount(finishedBatchesKey(this.prefix, status), retainedSince, '+inf');
+    LabelValues.queueRead(pipeline, this.prefix, this.labelValuesMax);
     const results: PipelineResult | null = await pipeline.exec();
     if (!results) throw new Error('Redis pipeline returned nothing');
     const failed = results.find(([err]) => err);
@@ -130,7 +134,14 @@ export class AccountingReader {
     const hash = (i: number): Record<string, string> => (value(i) as Record<string, string> | undefined) ?? {};
 
     // Fields are JSON label tuples; two spellings of one tuple (Lua's cjson escapes '/',
-    // JSON.stringify does not) are one series, so rows are merged by the parsed labels.
+    // JSON.stringify does not) are one series, so rows are merged by the parsed labels, after
+    // values beyond the cardinality cap are folded into `other` (the series stay bounded).
+    const admitted = LabelValues.fromReplies(results.slice(13 + FINAL_STATUSES.length).map(([, v]) => v));
+    const publish = ([team = '', project = '', model = '']: string[]): string[] => [
+      publishedValue(admitted, 'team', team),
+      publishedValue(admitted, 'project', project),
+      publishedValue(admitted, 'model', model),
+    ];
     const cost = new Map<string, CostRow>();
     const costColumns = [
       ['usd', hash(5)],
@@ -139,8 +150,9 @@ export class AccountingReader {
     ] as const;
     for (const [column, fields] of costColumns) {
       for (const [field, n] of Object.entries(toNumbers(fields))) {
-        const tuple = parseTuple(field, 3);
-        if (!tuple) continue;
+        const parsedTuple = parseTuple(field, 3);
+        if (!parsedTuple) continue;
+        const tuple = publish(parsedTuple);
         const key = JSON.stringify(tuple);
         const [team = '', project = '', model = ''] = tuple;
         const row = cost.get(key) ?? { team, project, model, usd: 0, cpuSeconds: 0, allocatedCpuSeconds: 0 };
@@ -150,8 +162,9 @@ export class AccountingReader {
     }
     const records = new Map<string, RecordCount>();
     for (const [field, n] of Object.entries(toNumbers(hash(2)))) {
-      const tuple = parseTuple(field, 4);
-      if (!tuple) continue;
+      const parsedTuple = parseTuple(field, 4);
+      if (!parsedTuple) continue;
+      const tuple = [parsedTuple[0] ?? '', ...publish(parsedTuple.slice(1))];
       const key = JSON.stringify(tuple);
       const [outcome = '', team = '', project = '', model = ''] = tuple;
       const row = records.get(key) ?? { outcome, team, project, model, records: 0 };

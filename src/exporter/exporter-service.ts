@@ -40,7 +40,10 @@ export async function startExporter(config: Config, logger: Logger): Promise<Exp
   redis.on('error', onRedisError);
   redis.on('ready', () => (redisErrors = 0));
   const queue = new QueueReader(redis, config.queuePrefix, onRedisError);
-  const snapshots = new SnapshotSource(queue, new AccountingReader(redis, config.queuePrefix, config.batchTtlSeconds));
+  const snapshots = new SnapshotSource(
+    queue,
+    new AccountingReader(redis, config.queuePrefix, config.batchTtlSeconds, config.metricLabelValuesMax),
+  );
   const store = new BatchStore(redis, config.queuePrefix, config.batchTtlSeconds);
   const history = new History(config.exporterHistorySeconds * 1000);
   const settings: MetricSettings & { sampleSeconds: number } = {

@@ -29,6 +29,13 @@ const KNOWN_FIELDS = new Set([
 const SCHEDULE_NAME = /^[\w.-]{1,253}$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
 const MAX_LABELS = 16;
+/**
+ * Values of the labels that become metric labels (`team`, `project`): a Kubernetes label value
+ * (at most 63 letters, digits, `-`, `_`, `.`, alphanumeric at both ends), so they read well
+ * in PromQL and cannot smuggle quotes, newlines or megabytes into every series.
+ */
+const COST_LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+const COST_LABEL_NAMES = new Set(['team', 'project']);
 
 export interface RequestPolicy {
   config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'>;
@@ -148,6 +155,12 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
       }
       if (typeof value !== 'string' || value.length > 128) {
         throw new ValidationError(`labels.${name}`, 'label values are strings of at most 128 characters');
+      }
+      if (COST_LABEL_NAMES.has(name) && !COST_LABEL_VALUE.test(value)) {
+        throw new ValidationError(
+          `labels.${name}`,
+          `labels.${name} is a metric label: at most 63 letters, digits, - _ or ., starting and ending with a letter or digit`,
+        );
       }
       labels[name] = value;
     }

@@ -23,6 +23,7 @@ import type { IngestSlot } from './ingest-admission.js';
 import { ingest } from './ingest.js';
 import type { IngestDeps } from './ingest.js';
 import type { HeldLease, IngestLeases, LeaseLoss } from './ingest-lease.js';
+import type { LabelValues } from '../shared/batch/label-values.js';
 
 export interface SubmitResult {
   id: string;
@@ -59,7 +60,7 @@ export interface ResumeInfo {
 type StopReason = 'shutdown' | 'handed-back' | 'cancelled' | LeaseLoss;
 
 const STOPPED: Record<Exclude<StopReason, 'shutdown'>, string> = {
-  'handed-back': 'ingest handed back on shutdown: a live producer resumes it',
+  'handed-back': 'ingest handed back on shutdown: a live producer, or the next one to start, resumes it',
   cancelled: 'ingest stopped: batch cancelled',
   stopped: 'ingest stopped: batch is no longer ingesting (cancelled or failed)',
   lost: 'ingest stopped: another producer took it over',
@@ -91,6 +92,8 @@ export class BatchService {
       logger: Logger;
       resolver?: Resolver;
       leases?: IngestLeases;
+      /** Registers the batch's cost label values (cardinality cap); none in tests that do not need it. */
+      labelValues?: LabelValues;
     },
   ) {
     this.admission = new IngestAdmission(deps.config.maxConcurrentIngests);
@@ -150,6 +153,8 @@ export class BatchService {
    */
   private async create(id: string, request: BatchRequest, claimedKeys: readonly string[], parent: Context): Promise<void> {
     try {
+      const other = (await this.deps.labelValues?.admitBatch(request.labels, request.model)) ?? [];
+      if (other.length > 0) this.deps.logger.info({ batch_id: id, labels: other }, 'label values past the cap: published as other');
       await this.deps.store.create(id, request, activeTraceId(parent));
     } catch (err) {
       try {
@@ -267,9 +272,10 @@ export class BatchService {
   }
 
   /**
-   * Waits for ingests in progress; past `timeoutMs` stops them: when another producer is
-   * alive they are handed back (lease released, the peer resumes them), else their batches
-   * end `failed` with a reason, never half-counted and `completed`.
+   * Waits for ingests in progress; past `timeoutMs` hands them back (lease released): a live
+   * peer resumes them, or, when Knative scaled the last producer down mid-ingest (KPA saw no
+   * request in flight), the next producer to start. One whose source gave no version cannot
+   * be resumed and, with no peer, ends `failed` with a reason; never half-counted `completed`.
    */
   async drain(timeoutMs: number): Promise<void> {
     const all = Promise.all([...this.running.values()].map((r) => r.done));
@@ -279,8 +285,13 @@ export class BatchService {
     });
     if ((await Promise.race([all, timeout])) === 'timeout') {
       const peers = this.running.size > 0 ? await this.deps.leases?.livePeers().catch(() => 0) : 0;
-      const reason: StopReason = peers ? 'handed-back' : 'shutdown';
-      for (const r of this.running.values()) r.abort.abort(reason);
+      await Promise.all(
+        [...this.running].map(async ([id, r]) => {
+          const version = peers ? undefined : (await this.deps.store.getRequest(id).catch(() => null))?.datasetVersion;
+          const reason: StopReason = peers || (this.deps.leases && version !== '') ? 'handed-back' : 'shutdown';
+          r.abort.abort(reason);
+        }),
+      );
       await all;
     }
     clearTimeout(timer);

@@ -11,8 +11,10 @@
  * is per chunk, replaced on replay; the progress counters are reset by the claim. Each claim
  * counts as an attempt; past `INGEST_ATTEMPTS` the batch fails with the reason instead.
  *
- * Producers also keep a heartbeat in a sorted set, so a producer stopped by SIGTERM can tell
- * whether a peer is alive to take its ingest over (hand it back) or must fail the batch.
+ * A producer stopped by SIGTERM (Knative scaling it down, even to zero) hands its ingest back
+ * by releasing the lease: a live peer (producers keep a heartbeat in a sorted set) takes it
+ * within half a lease, else the next producer to start does. Only an ingest that cannot be
+ * resumed (no dataset version) fails its batch instead.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';

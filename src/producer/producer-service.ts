@@ -17,6 +17,7 @@ import { batchControlRoutes } from './batch-control-routes.js';
 import { BatchService } from './batch-service.js';
 import { createApiHandler } from './http-api.js';
 import { IngestLeases } from './ingest-lease.js';
+import { LabelValues } from '../shared/batch/label-values.js';
 import { IngestRecovery } from './ingest-recovery.js';
 
 export interface ProducerService {
@@ -37,7 +38,8 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     maxAttempts: config.ingestAttempts,
     onRenewError: (err) => logger.warn({ err }, 'could not renew an ingest lease'),
   });
-  const service = new BatchService({ queue, store, closer, config, logger, leases });
+  const labelValues = new LabelValues(redis, config.queuePrefix, config.metricLabelValuesMax);
+  const service = new BatchService({ queue, store, closer, config, logger, leases, labelValues });
   // Resumes ingests whose producer died: now (a restarted producer) and every half lease.
   const recovery = new IngestRecovery({ store, closer, leases, service, logger });
   recovery.start();

@@ -4,7 +4,7 @@
  * ingesting batch's ingest stops too, even when another producer is ingesting it; a finished
  * batch cannot be cancelled.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
@@ -29,6 +29,7 @@ it.beforeAll(async ({ workDir, serviceEnv: envOf }) => {
   datasets = await startDatasetServer();
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 1000);
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 300 }));
+  await writeFile(path.join(dir, 'slower.json'), JSON.stringify({ delayMs: 1500 }));
 });
 it.afterEach(() => {
   datasets.release();
@@ -84,6 +85,35 @@ describe('cancelling a batch', () => {
     expect(again.status).toBe(409);
     expect(again.json.error?.code).toBe('BATCH_FINISHED');
     expect((await callApi(`${producer.url}/v1/batches/no-such-batch`, 'DELETE')).status).toBe(404);
+  });
+
+  it('a chunk in hand when the batch is cancelled writes no part and counts no records', async ({ services }) => {
+    const e = env();
+    const producer = await services.start('producer', e);
+    const consumer = await services.start('consumer', e);
+    const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slower.json' });
+    // One chunk done: the consumer (concurrency 1) is now 1.5 s into the next one.
+    await waitForBatch(
+      () => producer.url,
+      id,
+      (v) => v.chunks.completed >= 1,
+      'a chunk to be done',
+    );
+    const cancelledAt = Date.now();
+    expect((await callApi(`${producer.url}/v1/batches/${id}`, 'DELETE')).status).toBe(200);
+    const atCancel = await getBatch(producer.url, id);
+    // Longer than the chunk in hand takes to finish.
+    await sleep(2500);
+
+    const folder = path.join(dir, 'out', id);
+    const names = (await readdir(folder)).filter((n) => !n.startsWith('.'));
+    const late = [];
+    for (const name of names) if ((await stat(path.join(folder, name))).mtimeMs > cancelledAt) late.push(name);
+    expect(late, 'files written after the cancel').toEqual([]);
+    const later = await getBatch(producer.url, id);
+    expect(later.records.succeeded).toBe(atCancel.records.succeeded);
+    expect(later.output.parts).toBe(names.filter((n) => n.startsWith('part-')).length);
+    expect(consumer.logs.find((l) => l.batch_id === id && l.msg?.includes('batch was cancelled') === true)).toBeDefined();
   });
 
   it('stops an ingest running in another producer (it notices through its lease)', async ({ services }) => {

@@ -9,6 +9,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { LabelValues } from '../../src/shared/batch/label-values.js';
 import { buildChunkEvent } from '../../src/shared/events/chunk-event.js';
 import { chunkJobId, createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { observe, PROCESSING_BUCKETS, WAIT_BUCKETS } from '../../src/shared/observability/histogram-buckets.js';
@@ -41,6 +42,9 @@ describe('the exporter page', () => {
     const store = new BatchStore(redis, prefix, 3600);
     const queue = createChunkQueue(redis, { prefix, attempts: 3 });
 
+    // Label values are registered as the producer registers what it admits at submit.
+    const labelValues = new LabelValues(redis, prefix, 100);
+    for (const team of ['risk', 'fraud']) await labelValues.admit({ team, project: '', model: 'sum' });
     // A finished batch whose accounted cost the page must show for its team.
     await store.create('paid', request({ team: 'risk' }));
     await store.markIngested('paid', 1, 10);

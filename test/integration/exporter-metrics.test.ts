@@ -11,6 +11,7 @@ import { WaitingError, Worker } from 'bullmq';
 import { describe, expect } from 'vitest';
 import type { Manifest } from '../../src/shared/batch/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { LabelValues } from '../../src/shared/batch/label-values.js';
 import { CHUNK_QUEUE } from '../../src/shared/batch/keys.js';
 import { batchRequest } from '../helpers/batch-requests.js';
 import { submitBatch, waitForBatch } from '../helpers/batches.js';
@@ -234,8 +235,12 @@ describe('batchinfer exporter', () => {
       { team: '', project: 'p,team:t' },
       { team: 't,team:', project: 'p' },
     ];
+    // The producer refuses such team and project values now; they are registered here directly
+    // (as the producer registers what it admits), so the exporter's escaping is still tested.
+    const registry = new LabelValues(redis, prefix, 100);
     for (const [i, labels] of labelSets.entries()) {
       const id = `hostile-${i}`;
+      await registry.admit({ team: labels.team, project: labels.project, model: 'sum' });
       await store.create(id, batchRequest({ labels, schedule: `${labels.team}|${labels.project}` }));
       await store.markIngested(id, 1, 10);
       await store.recordChunk(id, 0, chunkResult(i + 1, 0, { costUsd: i + 1 }));

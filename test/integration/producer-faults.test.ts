@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { metricKeys } from '../../src/shared/batch/keys.js';
 import type { BatchView } from '../../src/shared/types.js';
 import { getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
@@ -95,6 +96,13 @@ describe('the producer dies mid-ingest', () => {
     expect(view.chunks).toMatchObject({ total: 40, enqueued: 40, completed: 40 });
     expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
     expect(producer.logs.find((l) => l.msg === 'ingest resumed' && l.batch_id === id)?.attempt).toBe(2);
+
+    // Cost counted once: the chunks done before the resume re-enqueued them are not run (and
+    // booked) again. Every attempt's wall time goes both to the batch's cost and to the
+    // processing histogram, so one attempt per chunk means 40 observations summing to it.
+    const histogram = await redis.hgetall(metricKeys(e.QUEUE_PREFIX).processingHistogram);
+    expect(Number(histogram.count), 'attempts booked').toBe(40);
+    expect(Number(histogram.sum)).toBeCloseTo(view.cost.wallSeconds, 6);
   });
 
   it('SIGKILL, and the dataset changed meanwhile: the batch fails instead of mixing two files', async ({ services }) => {
@@ -145,12 +153,31 @@ describe('the producer dies mid-ingest', () => {
     expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
   });
 
-  it('SIGTERM with no peer: the batch fails with the reason', async ({ services }) => {
+  it('SIGTERM with no peer (scaled to zero mid-ingest): handed back, and the next producer to start completes it', async ({ services }) => {
     datasets.set('/alone.jsonl', text);
     datasets.fail('/alone.jsonl', STALL);
     const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
+    const leaving = await services.start('producer', e);
+    await services.start('consumer', e);
+    const id = await submitBatch(leaving.url, { datasetUrl: datasets.url('/alone.jsonl') });
+    await waitForBatch(() => leaving.url, id, midIngest, 'the ingest to be under way');
+    expect((await leaving.stop('SIGTERM')).code).toBe(0);
+    expect(leaving.logs.find((l) => l.batch_id === id && l.msg?.startsWith('ingest handed back') === true)).toBeDefined();
+
+    // The next request (here a status poll) starts a producer, which resumes the ingest.
+    const next = await services.start('producer', e);
+    const view = await waitForEnd(() => next.url, id);
+    expect(view.status).toBe('completed');
+    expectEveryRecordOnce(await readBatchOutput(output(), id), data.expected, data.badLines, { view });
+    expect(next.logs.find((l) => l.msg === 'ingest resumed' && l.batch_id === id)?.attempt).toBe(2);
+  });
+
+  it('SIGTERM with no peer, and a dataset that cannot be resumed (no version): the batch fails with the reason', async ({ services }) => {
+    datasets.set('/alone-unversioned.jsonl', text, { etag: false, ranges: false });
+    datasets.fail('/alone-unversioned.jsonl', STALL);
+    const e = env({ DRAIN_TIMEOUT_SECONDS: '1' });
     const producer = await services.start('producer', e);
-    const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone.jsonl') });
+    const id = await submitBatch(producer.url, { datasetUrl: datasets.url('/alone-unversioned.jsonl') });
     await waitForBatch(() => producer.url, id, midIngest, 'the ingest to be under way');
     await producer.stop('SIGTERM');
 

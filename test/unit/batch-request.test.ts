@@ -52,8 +52,18 @@ describe('parseBatchRequest', () => {
     [{ datasetUrl: 'https://e.com/d', surprise: 1 }, 'surprise'],
     [JSON.parse('{"datasetUrl": "https://e.com/d", "labels": {"__proto__": "x"}}') as unknown, 'labels.__proto__'],
     [{ datasetUrl: 'https://e.com/d', labels: { __name__: 'x' } }, 'labels.__name__'],
+    // team and project become metric labels: a Kubernetes label value, nothing else.
+    [{ datasetUrl: 'https://e.com/d', labels: { team: 'x'.repeat(64) } }, 'labels.team'],
+    [{ datasetUrl: 'https://e.com/d', labels: { team: 'risk"} 1\nfake_metric 2' } }, 'labels.team'],
+    [{ datasetUrl: 'https://e.com/d', labels: { project: '-churn' } }, 'labels.project'],
+    [{ datasetUrl: 'https://e.com/d', labels: { project: 'churn model' } }, 'labels.project'],
   ])('refuses %j naming field %s', (body, field) => {
     expect(fieldOf(body)).toBe(field);
+  });
+
+  it('accepts team and project values that are Kubernetes label values; other labels keep the looser rule', () => {
+    const labels = { team: 'Risk-EU_2.a', project: 'x'.repeat(63), note: 'any text, up to 128' };
+    expect(parseBatchRequest({ datasetUrl: 'https://e.com/d', labels }, { config }).labels).toEqual(labels);
   });
 
   it('accepts an outputUrl below the configured root', () => {

@@ -314,6 +314,7 @@ describe('loadConfig', () => {
       telemetry: TelemetryConfig;
       teamBudgetsUsd: Record<string, number>;
       scheduleMaxInterval: { defaultSeconds: number; bySchedule: Record<string, number> };
+      metricLabelValuesMax: number;
       exporterSampleSeconds: number;
       exporterHistorySeconds: number;
       batchinferServer: string;
@@ -335,7 +336,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(48);
+    expect(Object.keys(loadConfig({})).length).toBe(49);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 

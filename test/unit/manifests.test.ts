@@ -378,6 +378,8 @@ describe('the pieces fit', () => {
     const redis = find(docs, 'apps/v1', 'StatefulSet', 'redis');
     const args = containersOf(redis)[0]?.args ?? [];
     expect(args.join(' ')).toContain('--appendonly yes');
+    // Every acknowledged accounting write is on disk before the reply: a node crash loses none.
+    expect(args.join(' ')).toContain('--appendfsync always');
     expect(args.join(' ')).toContain('--maxmemory-policy noeviction');
     expect(at(redis, 'spec', 'volumeClaimTemplates', 0, 'metadata', 'name')).toBe('data');
   });

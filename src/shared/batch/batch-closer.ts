@@ -128,9 +128,16 @@ export class BatchCloser {
     // this process's OUTPUT_URL, whatever the batch's stored output location says.
     const sink = openBatchFolder(view.output.url, batchId, this.outputRoot);
     // Every chunk is accounted, so any write still unfinished is a crashed consumer's.
-    await sink.discardIncomplete();
-    const names = (await sink.list()).sort();
-    const split = await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl);
+    let names: string[] = [];
+    let sinkError: Error | undefined;
+    let split: boolean | undefined;
+    try {
+      await sink.discardIncomplete();
+      names = (await sink.list()).sort();
+      split = await this.splitLines?.rewriteErrorFiles(batchId, sink, names, view.datasetUrl);
+    } catch (err) {
+      sinkError = err as Error;
+    }
     if (split) {
       // Planning estimated the record count; every split is read now.
       view.records.total = view.records.read = view.records.succeeded + view.records.failed;
@@ -167,7 +174,16 @@ export class BatchCloser {
     }
     if (view.traceId) manifest.traceId = view.traceId;
     if (split && this.splitLines) manifest.inputs = await this.splitLines.inputs(batchId);
-    await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
+    if (!sinkError)
+      await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n').catch((err: unknown) => (sinkError = err as Error));
+    if (sinkError) {
+      // A batch that would complete is closed again by the retry of its last chunk; a failed
+      // one (often failed by this very output location) ends failed without its manifest
+      // rather than staying `running` forever.
+      if (status === 'completed') throw sinkError;
+      manifest.error = `${manifest.error ?? ''}; manifest not written: ${sinkError.message}`;
+      this.logger.error({ err: sinkError, batch_id: batchId }, 'could not write the manifest of a failed batch');
+    }
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
     this.logger.info({ batch_id: batchId, status, records: manifest.total_records, cost_usd: manifest.total_cost_usd }, 'batch closed');
     await this.runHooks(batchId, { kind: 'closed', manifest });

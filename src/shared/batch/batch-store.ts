@@ -123,6 +123,11 @@ export class BatchStore {
     return this.views.accountedChunks(id);
   }
 
+  /** @see BatchViews.isChunkAccounted */
+  isChunkAccounted(id: string, chunkIndex: number): Promise<boolean> {
+    return this.views.isChunkAccounted(id, chunkIndex);
+  }
+
   /** @see BatchViews.listIngesting */
   listIngesting(limit?: number): Promise<string[]> {
     return this.views.listIngesting(limit);

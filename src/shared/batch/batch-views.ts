@@ -89,6 +89,11 @@ export class BatchViews {
     return new Set((await this.redis.hkeys(batchKeys(this.prefix, id).chunks)).map(Number));
   }
 
+  /** True when the chunk's result is accounted (it ran to an end, succeeded or failed for good). */
+  async isChunkAccounted(id: string, chunkIndex: number): Promise<boolean> {
+    return (await this.redis.hexists(batchKeys(this.prefix, id).chunks, String(chunkIndex))) === 1;
+  }
+
   /** Ids of batches still ingesting, oldest first (at most `limit`). */
   async listIngesting(limit = 1000): Promise<string[]> {
     return this.redis.zrange(ingestingIndexKey(this.prefix), '0', String(limit - 1));

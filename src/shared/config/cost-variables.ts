@@ -78,6 +78,13 @@ export const EXPORTER_VARIABLES = {
     shownDefault: `\`${DEFAULT_SCHEDULE_MAX_INTERVAL_SECONDS}\` (25 h)`,
     read: readScheduleMaxInterval,
   }),
+  metricLabelValuesMax: int('METRIC_LABEL_VALUES_MAX', {
+    services: ['producer', 'exporter', 'run'],
+    default: 100,
+    min: 1,
+    max: 100_000,
+    doc: 'Distinct values each cost label (`team`, `project`, `model`) may take in the metrics; values first seen after the cap are published as `other` (docs/operations.md). Set the same value on the producer and the exporter.',
+  }),
   exporterSampleSeconds: int('EXPORTER_SAMPLE_SECONDS', {
     services: ['exporter'],
     default: 5,

@@ -4,11 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { access, constants, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasControlCharacter } from '../../control-chars.js';
 import { OutputError } from '../../errors.js';
+import { makeFolder } from './make-folder.js';
 import type { OutputSink, SinkScheme } from './output-sink.js';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -29,7 +30,7 @@ export class FileSink implements OutputSink {
 
   private ensureDir(): Promise<unknown> {
     // Created once per sink; a failure is not remembered (the volume may come back).
-    this.ready ??= makeFolders(this.dir).catch((err: unknown) => {
+    this.ready ??= makeFolder(this.dir).catch((err: unknown) => {
       this.ready = undefined;
       throw err;
     });
@@ -137,30 +138,6 @@ export function isReallyWithinRoot(candidate: string, root: string): boolean {
 
 const notWritable = (dir: string, why: string, cause?: unknown): OutputError =>
   new OutputError(`output folder ${dir} is not writable: ${why}`, { code: 'OUTPUT_NOT_WRITABLE', cause });
-
-/**
- * `mkdir -p`, one level at a time from the deepest folder that exists. Node's recursive
- * mkdir loops forever where a parent exists but refuses children (`/proc/x/y`); here a
- * level that cannot be made fails with the reason, and the loop is bounded by the depth.
- */
-async function makeFolders(dir: string): Promise<void> {
-  // Errors stay the system's own (ENOENT, ENOTDIR, EACCES, with the path): the consumer
-  // retries a chunk on them, as the volume or folder may be fixed before the next attempt.
-  const base = await existingAncestor(dir);
-  if (!(await stat(base)).isDirectory()) {
-    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}' (${base} is a file)`), { code: 'ENOTDIR', path: base });
-  }
-  const missing = path.relative(base, dir).split(path.sep).filter(Boolean);
-  let current = base;
-  for (const name of missing) {
-    current = path.join(current, name);
-    try {
-      await mkdir(current);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-}
 
 /** The deepest existing ancestor of `dir` (itself when it exists). */
 async function existingAncestor(dir: string): Promise<string> {
