@@ -50,10 +50,10 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const processor = new ChunkProcessor({
     store,
     logger,
-    models: modelContext(config),
+    models: modelContext(config, config),
     sinks: new BatchSinks(config.outputUrl),
     reader: new ChunkReader(),
-    pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio }),
+    pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio, modelBatchSize: config.modelBatchSize }),
     accounting: new AttemptAccounting({
       store,
       closer,

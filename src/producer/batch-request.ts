@@ -31,7 +31,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
 const MAX_LABELS = 16;
 
 export interface RequestPolicy {
-  config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'>;
+  config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'> & Partial<Pick<Config, 'modelSha256'>>;
 }
 
 /** Field names users pick: any text but control characters, of a sane length. */

@@ -32,6 +32,8 @@ export interface Manifest extends BatchSummary {
   error?: string;
   /** The first failed chunk's code (the status API's `error.code`). */
   errorCode?: string;
+  /** What the model said about itself (type, class labels, digest), when it says anything. */
+  modelInfo?: Record<string, unknown>;
   /** The batch's trace, when tracing was on. */
   traceId?: string;
 }
@@ -152,6 +154,8 @@ export class BatchCloser {
       manifest.error = inputs.firstFailure ? `${failed}; first: ${describeBatchError(inputs.firstFailure)}` : failed;
       manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
     }
+    const notes = await this.store.modelNotes.read(batchId);
+    if (notes.info) manifest.modelInfo = notes.info;
     if (view.traceId) manifest.traceId = view.traceId;
     await sink.write(MANIFEST_NAME, JSON.stringify(manifest, null, 2) + '\n');
     if (!(await this.store.finish(batchId, status, manifest.error))) return undefined;
