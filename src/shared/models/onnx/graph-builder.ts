@@ -97,7 +97,7 @@ export function linearClassifierModel(spec: LinearClassifierSpec): Uint8Array {
   const input = spec.inputName ?? 'float_input';
   const stringLabels = typeof spec.classLabels[0] === 'string';
   const labelAttr: Record<string, Attribute> = stringLabels
-    ? { classlabels_strings: spec.classLabels as readonly string[] }
+    ? { classlabels_strings: spec.classLabels }
     : { classlabels_ints: { ints: spec.classLabels as readonly number[] } };
   const label = spec.zipMap ? 'output_label' : 'label';
   const probabilities = spec.zipMap ? 'probability_tensor' : 'probabilities';
@@ -114,7 +114,7 @@ export function linearClassifierModel(spec: LinearClassifierSpec): Uint8Array {
   const outputs = [valueInfo(label, tensorType(stringLabels ? DataType.STRING : DataType.INT64, [BATCH]))];
   if (spec.zipMap) {
     const zipLabels: Record<string, Attribute> = stringLabels
-      ? { classlabels_strings: spec.classLabels as readonly string[] }
+      ? { classlabels_strings: spec.classLabels }
       : { classlabels_int64s: { ints: spec.classLabels as readonly number[] } };
     nodes.push(node('ZipMap', [probabilities], ['output_probability'], zipLabels, ML_DOMAIN));
     outputs.push(valueInfo('output_probability', zipMapType(stringLabels)));

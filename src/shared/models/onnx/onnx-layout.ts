@@ -65,8 +65,7 @@ export function readScores(layout: OnnxLayout, results: Record<string, Tensor>, 
   }
   const label = results[layout.label];
   if (!label) throw new Error(`output ${layout.label} missing from the results`);
-  const predictions: Prediction[] =
-    label.type === 'string' ? (Array.from(label.data as string[]) as unknown as Prediction[]) : toNumbers(label.data);
+  const predictions: Prediction[] = label.type === 'string' ? Array.from(label.data as string[]) : toNumbers(label.data);
   const scores: Scores = { predictions };
   const probabilities = layout.probabilities ? results[layout.probabilities] : undefined;
   if (probabilities) scores.probabilities = rows(probabilities.data, n);

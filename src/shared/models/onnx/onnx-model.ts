@@ -4,6 +4,8 @@
  * exporter or consumer that never scores ONNX never loads it. One session per model per
  * process; each sub-batch is one `[n, d]` float32 tensor and one `run`.
  */
+import type * as OrtModule from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { ModelError } from '../../errors.js';
 import type { Model, PredictOptions, Scores } from '../model.js';
 import { readGraph } from './onnx-graph-reader.js';
@@ -18,7 +20,7 @@ export interface OnnxModelOptions {
   intraOpThreads: number;
 }
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof OrtModule;
 
 let runtime: Promise<Ort> | undefined;
 /** The runtime, imported once per process. */
@@ -41,7 +43,7 @@ export async function createOnnxModel(bytes: Uint8Array, options: OnnxModelOptio
   const { name } = options;
   const graph = readGraph(name, bytes);
   const ort = await loadRuntime();
-  let session: import('onnxruntime-node').InferenceSession;
+  let session: InferenceSession;
   try {
     session = await ort.InferenceSession.create(graph.bytes, {
       intraOpNumThreads: options.intraOpThreads,
