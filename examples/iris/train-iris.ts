@@ -63,8 +63,9 @@ export function trainIris(rows: readonly IrisRow[]): { coefficients: number[][];
       });
     });
     for (let c = 0; c < k; c++) {
-      for (let j = 0; j < d; j++)
-        (w[c] as number[])[j] -= LEARNING_RATE * (((gw[c] as number[])[j] ?? 0) / rows.length + L2 * ((w[c] as number[])[j] ?? 0));
+      const wc = w[c] as number[];
+      const gc = gw[c] as number[];
+      for (let j = 0; j < d; j++) wc[j] = (wc[j] ?? 0) - LEARNING_RATE * ((gc[j] ?? 0) / rows.length + L2 * (wc[j] ?? 0));
       b[c] = (b[c] ?? 0) - (LEARNING_RATE * (gb[c] ?? 0)) / rows.length;
     }
   }

@@ -44,7 +44,9 @@ type Rows = readonly (readonly number[])[];
 
 function isFiniteDeep(value: unknown): boolean {
   if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every(isFiniteDeep);
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) if (!isFiniteDeep(v)) return false;
+  }
   return true;
 }
 

@@ -47,11 +47,13 @@ export function fetchNames(layout: OnnxLayout): string[] {
 
 const toNumbers = (data: Tensor['data']): number[] => Array.from(data as ArrayLike<number | bigint>, (v) => Number(v));
 
-/** Splits a flat [n, k] tensor into n rows of k. */
+/** Splits a flat [n, k] float tensor into n rows of k (copied straight from the typed array). */
 function rows(data: Tensor['data'], n: number): number[][] {
-  const flat = toNumbers(data);
+  const flat = data as Float32Array | Float64Array;
   const k = n > 0 ? flat.length / n : 0;
-  return Array.from({ length: n }, (_, i) => flat.slice(i * k, (i + 1) * k));
+  const out = new Array<number[]>(n);
+  for (let i = 0; i < n; i++) out[i] = Array.from(flat.subarray(i * k, (i + 1) * k));
+  return out;
 }
 
 /** Predictions (and probabilities) of `n` records from one run's results. */
@@ -59,9 +61,9 @@ export function readScores(layout: OnnxLayout, results: Record<string, Tensor>, 
   if (layout.type === 'regressor') {
     const out = results[layout.output];
     if (!out) throw new Error(`output ${layout.output} missing from the results`);
-    const values = rows(out.data, n);
-    const predictions: Prediction[] = values.map((row) => (row.length === 1 ? (row[0] as number) : row));
-    return { predictions };
+    // One value per record: numbers straight from the tensor; several: an array each.
+    if (out.data.length === n) return { predictions: Array.from(out.data as Float32Array) };
+    return { predictions: rows(out.data, n) };
   }
   const label = results[layout.label];
   if (!label) throw new Error(`output ${layout.label} missing from the results`);

@@ -34,7 +34,8 @@ function toFloat32(features: readonly (readonly number[])[], d: number): Float32
   const data = new Float32Array(features.length * d);
   for (let i = 0; i < features.length; i++) {
     const row = features[i] ?? [];
-    for (let j = 0; j < d; j++) data[i * d + j] = row[j] ?? 0;
+    if (row.length === d) data.set(row, i * d);
+    else for (let j = 0; j < d; j++) data[i * d + j] = row[j] ?? 0;
   }
   return data;
 }
