@@ -186,8 +186,9 @@ export class ChunkProcessor {
     signal?.throwIfAborted();
     const parsed = await this.options.reader.read(chunk, signal);
     const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal);
-    await this.options.accounting.done(chunk, attempt, scored, log);
+    // Before the chunk is accounted: the chunk that completes the batch writes the manifest.
     if (model.info && this.noted.add(chunk.batchId)) await this.options.store.modelNotes.noteInfo(chunk.batchId, model.info);
+    await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }
 
