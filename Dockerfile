@@ -7,16 +7,20 @@ ARG NODE_IMAGE=node:22-bookworm-slim
 
 # Production dependencies only. package-lock.json keeps entries for other platforms'
 # optional msgpackr-extract binaries; npm ci skips those that do not match.
+# .npmrc keeps onnxruntime-node's install script from downloading anything: its CPU
+# binaries ship in the package. Only the image's own platform's binaries are kept.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force \
+  && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d ! -name linux -exec rm -rf {} + \
+  && find node_modules/onnxruntime-node/bin -path '*/linux/*' -mindepth 3 -maxdepth 3 -type d ! -name "$(node -p process.arch)" -exec rm -rf {} +
 
 # The build: dev dependencies (TypeScript, esbuild) and sources, compiled to dist/ and
 # bundled into dist/bundle/ (what runs: it starts markedly faster, see BENCHMARKS.md).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/bundle.mjs ./scripts/
@@ -30,6 +34,8 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/bundle ./dist/bundle
 COPY package.json ./
+# Models baked into an image built FROM this one go here (MODEL_ROOT in the manifests).
+ENV MODEL_ROOT=/models
 # The `node` user of the official image, by number so runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8080

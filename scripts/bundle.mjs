@@ -29,8 +29,8 @@ await build({
       'const __dirname = __bundleDirname(__filename);',
     ].join(' '),
   },
-  // Native add-ons (optional accelerations) stay in node_modules and load from there.
-  external: ['msgpackr-extract'],
+  // Native add-ons (msgpackr's optional acceleration, onnxruntime's binding) stay in node_modules and load from there.
+  external: ['msgpackr-extract', 'onnxruntime-node'],
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -3,6 +3,7 @@
  * parser accepts. Kept free of heavy imports so `--help` answers at once, without Redis
  * or any environment. `run`'s flags can be extended with {@link withFlags}.
  */
+import { SCHEMA_FLAGS } from './schema-flags.js';
 import { JSON_FLAG } from './command-spec.js';
 import type { CommandSpec, FlagSpec } from './command-spec.js';
 
@@ -32,6 +33,7 @@ export const RUN_SPEC: CommandSpec = {
     'chunk-size': { type: 'string', value: 'N', help: 'records per chunk', defaultText: '$CHUNK_SIZE, else 1000' },
     consumers: { type: 'string', value: 'N', help: 'consumer processes', defaultText: 'one per CPU core' },
     format: { type: 'string', value: 'jsonl|csv', help: 'dataset format', defaultText: 'from the file name, else jsonl' },
+    ...SCHEMA_FLAGS,
     label: LABEL_FLAG,
     json: JSON_FLAG,
   },

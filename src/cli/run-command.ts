@@ -45,6 +45,8 @@ import { startLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { ProgressReporter } from './progress.js';
 import { checkLocalDataset, checkOutput, datasetUrl } from './run-preflight.js';
+import { checkCsvColumns, readSchemaFlags, schemaFlagValues } from './schema-flags.js';
+import type { SchemaFlags } from './schema-flags.js';
 import { removeStaleRedisDirs } from './stale-redis-dirs.js';
 
 /** Status poll: cheap (two Redis reads), and the run ends at most this long after the batch. */
@@ -59,6 +61,7 @@ interface RunOptions {
   format?: string;
   labels: Record<string, string>;
   json: boolean;
+  schema: SchemaFlags;
 }
 
 function readOptions(parsed: ParsedCommand, config: Config): RunOptions {
@@ -71,6 +74,7 @@ function readOptions(parsed: ParsedCommand, config: Config): RunOptions {
     consumers: positiveInt(stringFlag(parsed, 'consumers'), '--consumers') ?? os.availableParallelism(),
     labels: parseLabels(listFlag(parsed, 'label')),
     json: booleanFlag(parsed, 'json'),
+    schema: readSchemaFlags(schemaFlagValues(parsed)),
   };
   const model = stringFlag(parsed, 'model');
   if (model !== undefined) options.model = model;
@@ -111,6 +115,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
   const outputUrl = normaliseOutputUrl(options.output);
   const dataset = datasetUrl(options.dataset);
   await checkLocalDataset(dataset);
+  await checkCsvColumns(dataset, options.format, options.schema);
   await checkOutput(outputUrl);
 
   const progress = new ProgressReporter(process.stderr, !options.json || process.stderr.isTTY);
@@ -148,7 +153,8 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
     }
     // A private prefix keeps a run's consumers off any other work sharing the Redis.
     const prefix = config.explicitlySet.has('QUEUE_PREFIX') ? config.queuePrefix : `{batchinfer-run-${randomBytes(4).toString('hex')}}`;
-    const runConfig: Config = { ...config, redisUrl, queuePrefix: prefix, outputUrl };
+    const modelRoot = options.schema.modelRoot ?? config.modelRoot;
+    const runConfig: Config = { ...config, redisUrl, queuePrefix: prefix, outputUrl, modelRoot };
     redis = createRedis(redisEndpoint(config, redisUrl), 'worker');
     await Promise.race([
       waitForRedis(redis).catch((err: Error) => {
@@ -166,6 +172,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
         ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
         ...(options.format ? { format: options.format } : {}),
         labels: options.labels,
+        ...options.schema.request,
       },
       { config: runConfig },
     );
@@ -187,7 +194,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
         OUTPUT_URL: outputUrl,
         // Consumers read the splits of the datasets `run` reads.
         DATASET_ALLOWED_SCHEMES: config.datasetAllowedSchemes.join(','),
-        MODEL_ROOT: config.modelRoot,
+        MODEL_ROOT: modelRoot,
         PORT: '0',
         LOG_LEVEL: logLevel,
       },

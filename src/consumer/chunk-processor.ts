@@ -13,13 +13,13 @@ import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch/batch-store.js';
 import type { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
-import { BatchinferError, OutputRefusedError } from '../shared/errors.js';
+import { BatchinferError, ModelError, OutputRefusedError } from '../shared/errors.js';
 import { InvalidChunkEventError, readChunkEvent } from '../shared/events/chunk-event.js';
 import type { ChunkEventJson } from '../shared/events/chunk-event.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { loadModel, parseModelRef } from '../shared/models/registry.js';
-import type { ModelContext } from '../shared/models/model.js';
-import { ATTR, attrs, inSpan, MESSAGING, recordError, tracer } from '../shared/observability/tracing.js';
+import type { Model, ModelContext } from '../shared/models/model.js';
+import { ATTR, attrs, inSpan, MESSAGING, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
 import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import type { ChunkData } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
@@ -42,6 +42,19 @@ export interface ChunkProcessorOptions {
 }
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
+
+/** A set that forgets its oldest entries past `max`: remembers recent batches, never grows unbounded. */
+class BoundedSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  /** Adds `item`; false when it was already there. */
+  add(item: string): boolean {
+    if (this.items.has(item)) return false;
+    this.items.add(item);
+    if (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
+    return true;
+  }
+}
 
 /** Thrown after a chunk's final failure has been accounted, so BullMQ marks the job failed. */
 export class ChunkFailedError extends UnrecoverableError {
@@ -70,7 +83,23 @@ function chunkSpanAttributes(job: Job<ChunkEventJson>, chunk: ChunkData): Record
   return attributes;
 }
 
+/**
+ * Named features fix the width of every record: a model taking another width fails the batch
+ * at once (`MODEL_INPUT_MISMATCH`), instead of failing each record.
+ */
+function checkFeatureCount(model: Model, chunk: ChunkData): void {
+  const features = chunk.schema?.features;
+  if (!features || model.inputSize === undefined || model.inputSize === features.length) return;
+  throw new ModelError(
+    `model ${chunk.model} takes ${model.inputSize} features, got ${features.length} (features: ${features.join(', ')})`,
+    { code: 'MODEL_INPUT_MISMATCH' },
+  );
+}
+
 export class ChunkProcessor {
+  /** Batches whose model info this process has noted (bounded: see {@link BoundedSet}). */
+  private readonly noted = new BoundedSet(1000);
+
   constructor(private readonly options: ChunkProcessorOptions) {}
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
@@ -121,12 +150,16 @@ export class ChunkProcessor {
       log.info('chunk skipped: already accounted (enqueued again by a resumed ingest, or its consumer died after accounting)');
       return 'skipped';
     }
+    const modelError = state.modelError;
     const attempt = await accounting.begin(job, log);
     if (attempt.waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(attempt.waitSeconds * 1000));
     try {
+      // A model failure another chunk met fails this one fast, through the same accounting.
+      if (modelError) throw new ModelError(modelError.message, { code: modelError.code });
       await this.run(chunk, attempt, log, signal);
       return 'done';
     } catch (err) {
+      if (err instanceof ModelError && !modelError) await this.noteModelFailure(chunk, err, log);
       // Failing after the chunk was accounted (e.g. while closing the batch): its cost is booked.
       const usage = accounting.usage(attempt);
       if (err instanceof BatchHaltedError) {
@@ -163,13 +196,16 @@ export class ChunkProcessor {
     // First: a chunk that may not write where it asks to is refused before any work.
     const sink = this.options.sinks.for(chunk);
     const spec = parseModelRef(chunk.model, this.options.models);
-    const model = await inSpan('batchinfer.model.load', attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
+    const model = await inSpan(SPAN.modelLoading, attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
+    checkFeatureCount(model, chunk);
     signal?.throwIfAborted();
     const parsed = await this.options.reader.read(chunk, signal);
     await this.recordSplitLines(chunk, parsed);
     const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal, () =>
       assertNotHalted(this.options.store, chunk.batchId),
     );
+    // Before the chunk is accounted: the chunk that completes the batch writes the manifest.
+    if (model.info && this.noted.add(chunk.batchId)) await this.options.store.modelNotes.noteInfo(chunk.batchId, model.info);
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }
@@ -178,6 +214,15 @@ export class ChunkProcessor {
   private async recordSplitLines(chunk: ChunkData, parsed: ParsedChunk): Promise<void> {
     if (!chunk.split || parsed.splitLines === undefined || !this.options.splitLines) return;
     await this.options.splitLines.record(chunk.batchId, chunk.chunkIndex, chunk.split, parsed.splitLines);
+  }
+
+  /** Notes a model failure on the batch, so its other chunks fail fast (best effort). */
+  private async noteModelFailure(chunk: ChunkData, err: ModelError, log: Logger): Promise<void> {
+    try {
+      await this.options.store.modelNotes.noteFailure(chunk.batchId, { code: err.code, message: err.message });
+    } catch (noteErr) {
+      log.warn({ err: noteErr }, 'could not note the model failure on the batch');
+    }
   }
 
   /**

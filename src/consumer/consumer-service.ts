@@ -52,7 +52,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const processor = new ChunkProcessor({
     store,
     logger,
-    models: modelContext(config),
+    models: modelContext(config, config),
     sinks: new BatchSinks(config.outputUrl),
     reader: new ChunkReader({
       allowedSchemes: config.datasetAllowedSchemes,
@@ -62,7 +62,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       maxLineBytes: config.maxLineBytes,
     }),
     splitLines,
-    pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio }),
+    pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio, modelBatchSize: config.modelBatchSize }),
     accounting: new AttemptAccounting({
       store,
       closer,

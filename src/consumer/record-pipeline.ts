@@ -6,14 +6,15 @@
 import { performance } from 'node:perf_hooks';
 import { context, trace } from '@opentelemetry/api';
 import type { Context, HrTime } from '@opentelemetry/api';
-import { UnrecoverableError } from 'bullmq';
 import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import { errorsName, partName } from '../shared/io/sinks/output-layout.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import type { Model } from '../shared/models/model.js';
-import { ATTR, attrs, inSpanSync, recordError, tracer } from '../shared/observability/tracing.js';
+import { ATTR, attrs, inSpanSync, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
 import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
 import { predictionLines } from './prediction-lines.js';
+import { isScoreError, SubBatchScorer } from './sub-batch-scorer.js';
+import type { RecordScore, ScoreOutcome, ScoreReport } from './sub-batch-scorer.js';
 
 /** What scoring a chunk gave, for its accounting. */
 export interface ScoredChunk {
@@ -32,6 +33,8 @@ export interface RecordPipelineOptions {
    * 10M-record batch must not emit 10M spans. @defaultValue 0
    */
   recordSampleRatio?: number;
+  /** Records per model call (`MODEL_BATCH_SIZE`). @defaultValue the chunk, up to 1024 */
+  modelBatchSize?: number;
 }
 
 const toJsonLines = (rows: readonly unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -77,11 +80,16 @@ function numericSummary(predictions: readonly Prediction[]): { predictionSum: nu
 }
 
 export class RecordPipeline {
-  constructor(private readonly options: RecordPipelineOptions = {}) {}
+  private readonly scorer: SubBatchScorer;
+
+  constructor(private readonly options: RecordPipelineOptions = {}) {
+    this.scorer = new SubBatchScorer(options.modelBatchSize);
+  }
 
   /**
-   * Scores the chunk's parsed records and writes its files; the model's failures propagate (the
-   * attempt fails). `beforeWrite` runs after scoring and before any file is written; what it
+   * Scores the chunk's parsed records in sub-batches and writes its files. A record the model
+   * cannot score is a record error; failures of the model as a whole propagate (the attempt
+   * fails). `beforeWrite` runs after scoring and before any file is written; what it
    * throws propagates and nothing is written (a batch cancelled meanwhile).
    */
   async score(
@@ -94,28 +102,23 @@ export class RecordPipeline {
   ): Promise<ScoredChunk> {
     const prepareStart = performance.now();
     const total = parsed.records.length + parsed.errors.length;
-    const { valid, errors } = inSpanSync('batchinfer.data.prepare', attrs({ [ATTR.chunkRecords]: total }), (span) => {
+    const { valid, errors } = inSpanSync(SPAN.dataPreparation, attrs({ [ATTR.chunkRecords]: total }), (span) => {
       const prepared = prepareRecords(parsed, model.inputSize);
       span.setAttributes({ [ATTR.recordsSucceeded]: prepared.valid.length, [ATTR.recordsFailed]: prepared.errors.length });
       this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), prepared.errors);
       return prepared;
     });
 
-    const predictSpan = tracer.startSpan(
-      'batchinfer.model.predict',
-      attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }),
-    );
+    const predictSpan = tracer.startSpan(SPAN.modelInference, attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }));
     const inferStart = performance.now();
-    let predictions: Prediction[];
+    let report: ScoreReport;
     try {
-      const output =
-        valid.length > 0
-          ? model.predict(
-              valid.map((r) => r.features),
-              { signal },
-            )
-          : [];
-      predictions = output instanceof Promise ? await output : output;
+      report = await this.scorer.score(
+        model,
+        valid.map((r) => r.features),
+        { signal },
+      );
+      predictSpan.setAttributes({ [ATTR.modelSubBatchSize]: report.subBatchSize, [ATTR.modelCalls]: report.calls });
     } catch (err) {
       recordError(predictSpan, err);
       throw err;
@@ -123,14 +126,23 @@ export class RecordPipeline {
       predictSpan.end();
     }
     const inferEnd = performance.now();
-    if (predictions.length !== valid.length) {
-      throw new UnrecoverableError(`model returned ${predictions.length} predictions for ${valid.length} records`);
-    }
-    this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), valid);
+    const scored: (ParsedRecord & RecordScore)[] = [];
+    valid.forEach((record, i) => {
+      const outcome = report.outcomes[i] as ScoreOutcome;
+      if (isScoreError(outcome)) errors.push({ line: record.line, id: record.id, code: outcome.code, error: outcome.error });
+      else scored.push({ ...record, ...outcome });
+    });
+    if (scored.length !== valid.length) errors.sort((a, b) => a.line - b.line);
+    this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), scored);
 
     await beforeWrite?.();
-    await this.write(chunk, sink, valid.length > 0 ? predictionLines(valid, predictions) : undefined, errors, signal);
-    return { succeeded: valid.length, failed: errors.length, latencyMs: inferEnd - inferStart, ...numericSummary(predictions) };
+    await this.write(chunk, sink, scored.length > 0 ? predictionLines(scored) : undefined, errors, signal);
+    return {
+      succeeded: scored.length,
+      failed: errors.length,
+      latencyMs: inferEnd - inferStart,
+      ...numericSummary(scored.map((r) => r.prediction)),
+    };
   }
 
   /**

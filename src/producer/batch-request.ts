@@ -38,7 +38,7 @@ const COST_LABEL_VALUE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$
 const COST_LABEL_NAMES = new Set(['team', 'project']);
 
 export interface RequestPolicy {
-  config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'>;
+  config: Pick<Config, 'chunkSize' | 'model' | 'modelRoot' | 'outputUrl' | 'datasetAllowedSchemes'> & Partial<Pick<Config, 'modelSha256'>>;
 }
 
 /** Field names users pick: any text but control characters, of a sane length. */

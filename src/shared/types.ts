@@ -147,8 +147,8 @@ export interface RecordError {
   error: string;
 }
 
-/** A model's output for one record: a number for regressors, anything JSON for others. */
-export type Prediction = number | number[] | Record<string, unknown>;
+/** A model's output for one record: a number (or array) for regressors, a label (string or number) for classifiers. */
+export type Prediction = number | string | number[] | Record<string, unknown>;
 
 /** Summary fields from the reference lab, written into `manifest.json`. */
 export interface BatchSummary {

@@ -30,13 +30,7 @@ it.afterAll(async () => {
   await Promise.all([receiver?.stop(), sink?.stop()]);
 });
 
-const CHILD_STEPS = [
-  'batchinfer.model.load',
-  'batchinfer.data.prepare',
-  'batchinfer.model.predict',
-  'batchinfer.output.write',
-  'batchinfer.batch.account',
-];
+const CHILD_STEPS = ['model_loading', 'data_preparation', 'model_inference', 'batchinfer.output.write', 'batchinfer.batch.account'];
 
 describe('a batch submitted with a traceparent', () => {
   it('is one trace across producer, queue, consumers and the completion event', async ({ workDir: dir, serviceEnv, services }) => {

@@ -16,6 +16,7 @@ import type { RecordSchema } from '../../src/shared/formats/record-format.js';
 import type { OpenOptions } from '../../src/shared/io/sources/dataset-source.js';
 import { SOURCES } from '../../src/shared/io/sources/registry.js';
 import { SINK_SCHEMES } from '../../src/shared/io/sinks/registry.js';
+import { linearRegressorModel } from '../../src/shared/models/onnx/graph-builder.js';
 import { MODEL_KINDS, loadModel, parseModelRef } from '../../src/shared/models/registry.js';
 import { startDatasetServer } from '../helpers/dataset-server.js';
 import type { DatasetServer } from '../helpers/dataset-server.js';
@@ -31,6 +32,8 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bi-contract-'));
   await writeFile(path.join(dir, 'w.json'), JSON.stringify({ weights: [1, 1], bias: 0 }));
   await writeFile(path.join(dir, 'd.json'), '{}');
+  // An skl2onnx-layout LinearRegressor, built with onnx-proto (skl2onnx is not installable here).
+  await writeFile(path.join(dir, 'r.onnx'), linearRegressorModel({ coefficients: [[1, 1]], intercepts: [0] }));
   await mkdir(path.join(dir, 'folder'));
   await writeFile(path.join(dir, 'folder', 'b.jsonl'), CONTENT);
   await writeFile(path.join(dir, 'folder', 'a.jsonl'), CONTENT);
@@ -65,6 +68,7 @@ describe('model kinds', () => {
   const fixtures: Record<string, { good: string; bad: string[]; missing?: string }> = {
     sum: { good: 'sum', bad: ['sum:x'] },
     linear: { good: 'linear:w.json', bad: ['linear', 'linear:../w.json', 'linear:/etc/passwd'], missing: 'linear:nope.json' },
+    onnx: { good: 'onnx:r.onnx', bad: ['onnx', 'onnx:../r.onnx', 'onnx:/etc/passwd', 'onnx:r.onnx?sha256=x'], missing: 'onnx:nope.onnx' },
     sleep: { good: 'sleep:1', bad: ['sleep', 'sleep:-1', 'sleep:999999999'] },
     drill: { good: 'drill:d.json', bad: ['drill', 'drill:../d.json'], missing: 'drill:nope.json' },
   };

@@ -52,8 +52,7 @@ describe('batchinfer run with tracing', () => {
     const byId = new Map(consumerSpans.map((s) => [s.spanId, s]));
     for (const span of records) {
       const parent = byId.get(span.parentSpanId ?? '');
-      const expectedParent =
-        span.attributes['batchinfer.record.outcome'] === 'error' ? 'batchinfer.data.prepare' : 'batchinfer.model.predict';
+      const expectedParent = span.attributes['batchinfer.record.outcome'] === 'error' ? 'data_preparation' : 'model_inference';
       expect(parent?.name).toBe(expectedParent);
     }
   });

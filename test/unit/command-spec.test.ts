@@ -14,10 +14,10 @@ describe('a command spec', () => {
   });
 
   it('can be extended by another module: the new flag parses and shows in --help with its default', () => {
-    const extended = withFlags(RUN_SPEC, { features: { type: 'string', value: 'a,b', help: 'feature columns', defaultText: 'features' } });
-    expect(parseCommand(extended, ['d.csv', '--features', 'x,y']).values.features).toBe('x,y');
-    expect(helpText(extended)).toMatch(/--features a,b +feature columns \[default: features\]/);
+    const extended = withFlags(RUN_SPEC, { sample: { type: 'string', value: 'N', help: 'records to sample', defaultText: 'all' } });
+    expect(parseCommand(extended, ['d.csv', '--sample', '10']).values.sample).toBe('10');
+    expect(helpText(extended)).toMatch(/--sample N +records to sample \[default: all\]/);
     // The original is untouched.
-    expect(() => parseCommand(RUN_SPEC, ['--features', 'x'])).toThrow(UsageError);
+    expect(() => parseCommand(RUN_SPEC, ['--sample', 'x'])).toThrow(UsageError);
   });
 });

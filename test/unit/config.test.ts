@@ -278,6 +278,9 @@ describe('loadConfig', () => {
       s3ForcePathStyle: boolean;
       model: string;
       modelRoot: string;
+      modelSha256: string | undefined;
+      modelBatchSize: number | undefined;
+      modelCacheDir: string;
       chunkSize: number;
       apiToken: string | undefined;
       cloudEventsRequireToken: boolean;
@@ -345,6 +348,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ BATCHINFER_SERVER: 'https://batchinfer.example.com/api' }).batchinferServer).toBe(
       'https://batchinfer.example.com/api',
     );
+  });
+
+  it('reads the model variables: a malformed MODEL_SHA256 or MODEL_BATCH_SIZE names the variable', () => {
+    const hex = 'AB'.repeat(32);
+    expect(loadConfig({ MODEL_SHA256: hex, MODEL_BATCH_SIZE: '64' })).toMatchObject({ modelSha256: hex.toLowerCase(), modelBatchSize: 64 });
+    expect(loadConfig({}).modelBatchSize).toBeUndefined();
+    expect(() => loadConfig({ MODEL_SHA256: 'abc' })).toThrow(expect.objectContaining({ variable: 'MODEL_SHA256' }));
+    expect(() => loadConfig({ MODEL_BATCH_SIZE: '0' })).toThrow(expect.objectContaining({ variable: 'MODEL_BATCH_SIZE' }));
   });
 
   it('resolves MODEL_ROOT against the working directory, ./models by default', () => {

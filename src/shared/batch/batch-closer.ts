@@ -33,6 +33,8 @@ export interface Manifest extends BatchSummary {
   error?: string;
   /** The first failed chunk's code (the status API's `error.code`). */
   errorCode?: string;
+  /** What the model said about itself (type, class labels, digest), when it says anything. */
+  modelInfo?: Record<string, unknown>;
   /** The batch's trace, when tracing was on. */
   traceId?: string;
   /** The objects a split batch read: URL (credentials left out), size and version at planning. */
@@ -172,6 +174,8 @@ export class BatchCloser {
       manifest.error = inputs.firstFailure ? `${failed}; first: ${describeBatchError(inputs.firstFailure)}` : failed;
       manifest.errorCode = inputs.firstFailure?.code ?? 'CHUNK_FAILED';
     }
+    const notes = await this.store.modelNotes.read(batchId);
+    if (notes.info) manifest.modelInfo = notes.info;
     if (view.traceId) manifest.traceId = view.traceId;
     if (split && this.splitLines) manifest.inputs = await this.splitLines.inputs(batchId);
     if (!sinkError)

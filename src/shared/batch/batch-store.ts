@@ -10,11 +10,12 @@
 import type { Redis } from 'ioredis';
 import { BatchLifecycle } from './batch-lifecycle.js';
 import { BatchViews } from './batch-views.js';
-import type { SummaryInputs } from './batch-views.js';
+import type { BatchState, SummaryInputs } from './batch-views.js';
 import { ChunkAccounting } from './chunk-accounting.js';
 import type { ChunkResult, CloseSignal, FailedAttempt } from './chunk-accounting.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
-import type { BatchRequest, BatchStatus, BatchView } from '../types.js';
+import { ModelNotes } from './model-notes.js';
+import type { BatchRequest, BatchView } from '../types.js';
 
 export type { AttemptUsage, ChunkFailure, ChunkResult, CloseSignal, FailedAttempt } from './chunk-accounting.js';
 export type { SummaryInputs } from './batch-views.js';
@@ -24,12 +25,15 @@ export class BatchStore {
   readonly accounting: ChunkAccounting;
   readonly idempotency: IdempotencyKeys;
   readonly views: BatchViews;
+  /** What consumers learn about the batch's model (its failure, its info for the manifest). */
+  readonly modelNotes: ModelNotes;
 
   constructor(redis: Redis, prefix: string, ttlSeconds: number) {
     this.lifecycle = new BatchLifecycle(redis, prefix, ttlSeconds);
     this.accounting = new ChunkAccounting(redis, prefix);
     this.idempotency = new IdempotencyKeys(redis, prefix, ttlSeconds);
     this.views = new BatchViews(redis, prefix);
+    this.modelNotes = new ModelNotes(redis, prefix);
   }
 
   // Idempotency keys.
@@ -109,7 +113,7 @@ export class BatchStore {
   }
 
   /** @see BatchViews.getState */
-  getState(id: string): Promise<{ status: BatchStatus; halted: boolean; labels: Record<string, string> } | null> {
+  getState(id: string): Promise<BatchState | null> {
     return this.views.getState(id);
   }
 

@@ -7,6 +7,8 @@ import type { Redis } from 'ioredis';
 import { activeBatchesKey, batchKeys, ingestingIndexKey } from './keys.js';
 import { batchFolderUrl } from '../io/sinks/registry.js';
 import type { BatchError, BatchRequest, BatchStatus, BatchView } from '../types.js';
+import { MODEL_ERROR_FIELD } from './model-notes.js';
+import type { ModelFailure } from './model-notes.js';
 
 const num = (v: string | null | undefined): number => (v === undefined || v === null || v === '' ? 0 : Number(v));
 
@@ -20,6 +22,15 @@ export interface SummaryInputs {
   latencyMs: number;
   /** The first chunk that failed for good, while the batch has failed chunks. */
   firstFailure?: BatchError;
+}
+
+/** What a consumer reads before each chunk. */
+export interface BatchState {
+  status: BatchStatus;
+  halted: boolean;
+  labels: Record<string, string>;
+  /** The model failure that fails the batch's chunks fast, once a consumer met it (`model-notes.ts`). */
+  modelError?: ModelFailure;
 }
 
 export class BatchViews {
@@ -63,10 +74,16 @@ export class BatchViews {
   }
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */
-  async getState(id: string): Promise<{ status: BatchStatus; halted: boolean; labels: Record<string, string> } | null> {
-    const [status, halted, labels] = await this.redis.hmget(this.batchKey(id), 'status', 'halted', 'labels');
+  async getState(id: string): Promise<BatchState | null> {
+    const [status, halted, labels, modelError] = await this.redis.hmget(this.batchKey(id), 'status', 'halted', 'labels', MODEL_ERROR_FIELD);
     if (!status) return null;
-    return { status: status as BatchStatus, halted: halted === '1', labels: labels ? (JSON.parse(labels) as Record<string, string>) : {} };
+    const state: BatchState = {
+      status: status as BatchStatus,
+      halted: halted === '1',
+      labels: labels ? (JSON.parse(labels) as Record<string, string>) : {},
+    };
+    if (modelError) state.modelError = JSON.parse(modelError) as ModelFailure;
+    return state;
   }
 
   /** Figures `manifest.json` needs beyond the view: prediction and latency totals, the first failure. */

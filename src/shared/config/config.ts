@@ -19,11 +19,10 @@ import {
   DATASET_VARIABLES,
   LIMIT_SECTION,
   LIMIT_VARIABLES,
-  MODEL_SECTION,
-  MODEL_VARIABLES,
   OUTPUT_SECTION,
   OUTPUT_VARIABLES,
 } from './dataset-variables.js';
+import { MODEL_SECTION, MODEL_VARIABLES } from './model-variables.js';
 import type { Env } from './readers.js';
 import { CHUNK_SECTION, CHUNK_VARIABLES, REDIS_SECTION, REDIS_VARIABLES, SERVICE_SECTION, SERVICE_VARIABLES } from './service-variables.js';
 import { STORAGE_SECTION, STORAGE_VARIABLES } from './storage-variables.js';

@@ -1,11 +1,13 @@
-/** Variables of what a batch reads and writes: datasets and their security, the size and load limits, models, the output root. */
+/** Variables of what a batch reads and writes: datasets and their security, the size and load limits, the output root (models: model-variables.ts). */
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readCidrList, readString, readUrl } from './readers.js';
-import { flag, int, list, parsed, section, text } from './variable.js';
+import { readCidrList, readUrl } from './readers.js';
+import { flag, int, list, parsed, section } from './variable.js';
 
 const INGESTERS = ['producer', 'run'] as const;
+/** Who fetches by URL: datasets (producer, run) and models (consumers). */
+const FETCHERS = ['producer', 'consumer', 'run'] as const;
 
 export const DATASET_VARIABLES = {
   datasetAllowedSchemes: list('DATASET_ALLOWED_SCHEMES', {
@@ -18,13 +20,13 @@ export const DATASET_VARIABLES = {
       'picks a bucket and key, never a host. Take `s3` out where users must not read every bucket those credentials can read.',
   }),
   datasetAllowPrivateNetworks: flag('DATASET_ALLOW_PRIVATE_NETWORKS', {
-    services: INGESTERS,
+    services: FETCHERS,
     default: false,
-    doc: 'Allow datasets on loopback, private, link-local and metadata addresses. Leave it off in production (SSRF).',
+    doc: 'Allow datasets (and `onnx:https://…` models) on loopback, private, link-local and metadata addresses. Leave it off in production (SSRF).',
   }),
   datasetAllowedCidrs: parsed('DATASET_ALLOWED_CIDRS', {
-    services: INGESTERS,
-    doc: 'Addresses a dataset may be fetched from although they are private (an in-cluster object store, e.g. `10.20.0.0/16`).',
+    services: FETCHERS,
+    doc: 'Addresses a dataset or model may be fetched from although they are private (an in-cluster object store, e.g. `10.20.0.0/16`).',
     note: 'Narrower than `DATASET_ALLOW_PRIVATE_NETWORKS`: every other private address stays refused, redirect hops included.',
     accepts: 'a comma-separated list of IP addresses and CIDR ranges',
     shownDefault: 'unset',
@@ -87,24 +89,6 @@ export const LIMIT_VARIABLES = {
   }),
 } as const;
 
-export const MODEL_VARIABLES = {
-  model: text('MODEL', {
-    services: INGESTERS,
-    default: 'sum',
-    doc: 'Model used when a request (or `run --model`) names none: `sum`, or `linear:<file>` with the file under `MODEL_ROOT`.',
-  }),
-  modelRoot: parsed('MODEL_ROOT', {
-    services: ['producer', 'consumer', 'run'],
-    doc: 'The only folder model files may be loaded from (`linear:<file>` names a file in it).',
-    note:
-      'Resolved against the working directory at start. The producer checks a model file is inside it when a batch is submitted, the ' +
-      'consumer when it loads the model, so both need the same value; a path leading out of it (`..`, an absolute path elsewhere) is refused.',
-    accepts: 'a folder path',
-    shownDefault: '`models` (under the working directory)',
-    read: (env) => path.resolve(readString(env, 'MODEL_ROOT', 'models')),
-  }),
-} as const;
-
 export const OUTPUT_VARIABLES = {
   outputUrl: parsed('OUTPUT_URL', {
     services: ['producer', 'consumer', 'run'],
@@ -131,8 +115,6 @@ export const LIMIT_SECTION = section(
   'Bounds on requests, datasets and records, and on the load one producer takes.',
   LIMIT_VARIABLES,
 );
-
-export const MODEL_SECTION = section('Models', 'Which model scores a batch, and where model files may come from.', MODEL_VARIABLES);
 
 export const OUTPUT_SECTION = section(
   'Output',

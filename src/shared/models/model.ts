@@ -16,6 +16,19 @@ export interface PredictOptions {
   signal?: AbortSignal;
 }
 
+/** What a model gives for a batch of records, one entry per record in order. */
+export interface Scores {
+  predictions: Prediction[];
+  /** Per-class probabilities of each record, in class order (classifiers). */
+  probabilities?: number[][];
+}
+
+/**
+ * Facts about a loaded model worth keeping with its outputs (type, class labels, digest),
+ * written once into the batch's `manifest.json` as `modelInfo`. JSON only.
+ */
+export type ModelInfo = Record<string, unknown>;
+
 /**
  * A loaded model. It scores a whole batch of records at once (batch-shaped, so that
  * vectorised runtimes such as ONNX fit the same seam).
@@ -24,13 +37,35 @@ export interface Model {
   readonly name: string;
   /** Number of features every record must have, when the model fixes it. */
   readonly inputSize?: number;
+  /** See {@link ModelInfo}; absent for models with nothing to say (`sum`). */
+  readonly info?: ModelInfo;
   predict(features: readonly (readonly number[])[], options?: PredictOptions): Prediction[] | Promise<Prediction[]>;
+  /**
+   * Scores with everything the model gives (probabilities as well as labels). Models without
+   * it are scored with {@link Model.predict}.
+   */
+  score?(features: readonly (readonly number[])[], options?: PredictOptions): Promise<Scores>;
 }
 
 /** What a model kind needs from the process's configuration to find and load models. */
 export interface ModelContext {
   /** `MODEL_ROOT`: the only folder model files may be loaded from (absolute). */
   modelRoot: string;
+  /** `MODEL_SHA256` for the deployment's model (`MODEL`): the digest that reference must have. */
+  pin?: { model: string; sha256: string };
+  /** How models given by URL are fetched and run; absent where nothing is loaded (the producer). */
+  runtime?: ModelRuntimeOptions;
+}
+
+/** What loading a model needs from the process beyond its reference. */
+export interface ModelRuntimeOptions {
+  /** Folder of downloaded models, one file per SHA-256 digest (`MODEL_CACHE_DIR`). */
+  cacheDir: string;
+  /** The dataset address policy, applied to `https://` models too (SSRF). */
+  allowPrivateNetworks: boolean;
+  allowedCidrs: readonly string[];
+  /** Threads one inference may use: the CPU limit, rounded down, at least 1. */
+  intraOpThreads: number;
 }
 
 /** A parsed, validated model reference, ready to load. */

@@ -7,12 +7,13 @@ import type { Config } from '../config/config.js';
 import { ModelError } from '../errors.js';
 import { drillKind } from './kinds/drill.js';
 import { linearKind } from './kinds/linear.js';
+import { onnxKind } from './kinds/onnx.js';
 import { sleepKind } from './kinds/sleep.js';
 import { sumKind } from './kinds/sum.js';
 import type { Model, ModelContext, ModelKind, ModelSpec } from './model.js';
 
 /** Every model kind. `sleep` and `drill` are test kinds (slow and faulty models for drills). */
-export const MODEL_KINDS: readonly ModelKind[] = [sumKind, linearKind, sleepKind, drillKind];
+export const MODEL_KINDS: readonly ModelKind[] = [sumKind, linearKind, onnxKind, sleepKind, drillKind];
 
 const byName = new Map(MODEL_KINDS.map((kind) => [kind.name, kind]));
 
@@ -40,7 +41,24 @@ export function loadModel(spec: ModelSpec): Promise<Model> {
   return model;
 }
 
-/** The model context of a process, from its configuration. */
-export function modelContext(config: Pick<Config, 'modelRoot'>): ModelContext {
-  return { modelRoot: config.modelRoot };
+type ModelConfig = Pick<Config, 'modelRoot'> & Partial<Pick<Config, 'model' | 'modelSha256'>>;
+type RuntimeConfig = Pick<Config, 'modelCacheDir' | 'datasetAllowPrivateNetworks' | 'datasetAllowedCidrs' | 'cpuLimitCores'>;
+
+/**
+ * The model context of a process, from its configuration: where files may come from and the
+ * deployment model's pin; with `runtime` (the consumer), how models are fetched and run.
+ */
+export function modelContext(config: ModelConfig, runtime?: RuntimeConfig): ModelContext {
+  const context: ModelContext = { modelRoot: config.modelRoot };
+  if (config.model && config.modelSha256) context.pin = { model: config.model, sha256: config.modelSha256 };
+  if (runtime) {
+    context.runtime = {
+      cacheDir: runtime.modelCacheDir,
+      allowPrivateNetworks: runtime.datasetAllowPrivateNetworks,
+      allowedCidrs: runtime.datasetAllowedCidrs,
+      // One inference may use the cores the pod is given (CPU_LIMIT), never fewer than one thread.
+      intraOpThreads: Math.max(1, Math.floor(runtime.cpuLimitCores)),
+    };
+  }
+  return context;
 }

@@ -31,6 +31,10 @@ export const ATTR = {
   recordOutcome: 'batchinfer.record.outcome',
   recordError: 'batchinfer.record.error',
   model: 'batchinfer.model',
+  /** Records per model call (`MODEL_BATCH_SIZE`, or the chunk up to 1024). */
+  modelSubBatchSize: 'batchinfer.model.sub_batch_size',
+  /** Model calls a chunk took (more than records / sub-batch size when a failing record was isolated). */
+  modelCalls: 'batchinfer.model.calls',
   outputBytes: 'batchinfer.output.bytes',
   datasetScheme: 'batchinfer.dataset.scheme',
   datasetHost: 'batchinfer.dataset.host',
@@ -39,6 +43,16 @@ export const ATTR = {
   chunkCount: 'batchinfer.chunks',
   recordCount: 'batchinfer.records',
   costUsd: 'batchinfer.cost.usd',
+} as const;
+
+/**
+ * Span names of a chunk's steps, as the scaling lab names them (its dashboards and queries
+ * look for these).
+ */
+export const SPAN = {
+  modelLoading: 'model_loading',
+  dataPreparation: 'data_preparation',
+  modelInference: 'model_inference',
 } as const;
 
 /** OTel messaging semantic conventions (v1.2x+), for the chunk queue and the completion event. */

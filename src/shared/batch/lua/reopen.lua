@@ -30,6 +30,8 @@ end
 if n == 0 then return 0 end
 redis.call('HSET', KEY.batch, 'status', 'running')
 redis.call('HDEL', KEY.batch, 'completedAt', 'error')
+-- A model failure noted for the batch (model-notes.ts) is forgotten: the retry is for a fixed model.
+redis.call('HDEL', KEY.batch, 'modelError')
 -- The root cause goes with the last failed chunk: the next failure, if any, is the new one.
 if redis.call('SCARD', KEY.failed) == 0 then redis.call('HDEL', KEY.batch, 'failure') end
 for _, key in ipairs({KEY.batch, KEY.chunks, KEY.failed}) do redis.call('PERSIST', key) end

@@ -26,9 +26,13 @@ export interface DrillSettings {
   message?: string;
 }
 
-/** The error a drill model throws: retryable, like a model server's outage. */
+/**
+ * The error a drill model throws: retryable, like a model server's outage. `retryable` keeps
+ * the consumer from bisecting the chunk to isolate records: the whole attempt fails.
+ */
 export class DrillFault extends Error {
   readonly code = 'MODEL_DRILL_FAULT';
+  readonly retryable = true;
 }
 
 async function readSettings(file: string): Promise<DrillSettings> {
