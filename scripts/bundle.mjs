@@ -4,11 +4,10 @@
 // sub-command still loads only its own code, starts markedly faster (BENCHMARKS.md).
 import { cp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = path.join(root, 'dist', 'bundle');
 
 /**
  * Marks every module of `packages` free of import side effects, so esbuild drops the ones no
@@ -34,8 +33,8 @@ const withoutSideEffects = (packages) => ({
   },
 });
 
-await rm(outdir, { recursive: true, force: true });
-await build({
+/** The esbuild options of the image's bundle (bench/cold-start-steps.mjs varies them). */
+export const bundleOptions = (outdir) => ({
   entryPoints: [path.join(root, 'dist', 'cli.js')],
   outdir,
   bundle: true,
@@ -70,13 +69,25 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-// Keeps the bundle an ES module wherever it is copied.
-await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
-// The exporter's page files, read at run time relative to the module serving them: beside
-// tsc's output (dist/exporter/page, for benches) and beside the bundle's chunks (dist/bundle/page).
-for (const dest of [path.join(root, 'dist', 'exporter', 'page'), path.join(outdir, 'page')]) {
-  await rm(dest, { recursive: true, force: true });
-  await cp(path.join(root, 'src', 'exporter', 'page'), dest, { recursive: true });
+
+/** Builds the bundle into `outdir`, with the files it reads at run time. */
+export async function bundle(outdir, options = bundleOptions(outdir)) {
+  await rm(outdir, { recursive: true, force: true });
+  await build(options);
+  // Keeps the bundle an ES module wherever it is copied.
+  await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
+}
+
+// Run as a script (`npm run build`): the image's bundle in dist/bundle/.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const outdir = path.join(root, 'dist', 'bundle');
+  await bundle(outdir);
+  // The exporter's page files, read at run time relative to the module serving them: beside
+  // tsc's output (dist/exporter/page, for benches) and beside the bundle's chunks (dist/bundle/page).
+  for (const dest of [path.join(root, 'dist', 'exporter', 'page'), path.join(outdir, 'page')]) {
+    await rm(dest, { recursive: true, force: true });
+    await cp(path.join(root, 'src', 'exporter', 'page'), dest, { recursive: true });
+  }
 }
 // The store's Lua scripts, read at run time relative to the module that loads them
 // (src/shared/batch/lua-script.ts): beside tsc's output and beside the bundle's chunks.
