@@ -96,7 +96,7 @@ async function consumer(extraEnv, cli = CLI) {
   const exportsBefore = exports;
   const t0 = performance.now();
   let ready = NaN;
-  const child = spawn(process.execPath, [...nodeArgs, CLI, 'consumer'], {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'consumer'], {
     env: { ...baseEnv, ...extraEnv },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
