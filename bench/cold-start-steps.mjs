@@ -22,13 +22,15 @@ const sdkNodeIndex = {
   },
 };
 
-// Each step: a name and how it differs from the image's options (the later steps undo less).
+// Each step: a name and how it differs from the image's options (each later step undoes less).
+const without = (o, name) => o.plugins.filter((p) => p.name !== name);
 const steps = [
   ['1-cjs', (o) => ({ ...o, mainFields: ['main', 'module'], minify: false, plugins: [sdkNodeIndex], external: ['msgpackr-extract'] })],
   ['2-esm-min', (o) => ({ ...o, plugins: [sdkNodeIndex], external: ['msgpackr-extract'] })],
   ['3-sdk-module', (o) => ({ ...o, plugins: [], external: ['msgpackr-extract'] })],
   ['4-grpc-external', (o) => ({ ...o, plugins: [] })],
-  ['5-bullmq-pure', (o) => o],
+  ['5-bullmq-pure', (o) => ({ ...o, plugins: without(o, 'http-through-require') })],
+  ['6-http-require', (o) => o],
 ];
 const bundles = [];
 for (const [name, vary] of steps) {

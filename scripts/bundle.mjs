@@ -33,6 +33,47 @@ const withoutSideEffects = (packages) => ({
   },
 });
 
+/**
+ * Serves `node:http` to the bundle from `require('node:http')`, with its exports named here.
+ * Node 22's own ES module facade of `node:http` reads every export, and its lazy
+ * `WebSocket`/`MessageEvent` getters load undici: an `import` of it costs ~150 ms more than a
+ * `require` at start (Node 22.23, the image's runtime; Node 20 has no such getters). An
+ * export used but missing here fails the build (esbuild checks named imports).
+ */
+const HTTP_EXPORTS = [
+  'Agent',
+  'ClientRequest',
+  'IncomingMessage',
+  'METHODS',
+  'OutgoingMessage',
+  'STATUS_CODES',
+  'Server',
+  'ServerResponse',
+  'createServer',
+  'get',
+  'globalAgent',
+  'maxHeaderSize',
+  'request',
+  'setMaxIdleHTTPParsers',
+  'validateHeaderName',
+  'validateHeaderValue',
+];
+const httpThroughRequire = {
+  name: 'http-through-require',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http$/ }, () => ({ path: 'node:http', namespace: 'http-through-require' }));
+    build.onLoad({ filter: /.*/, namespace: 'http-through-require' }, () => ({
+      contents: [
+        "import { createRequire } from 'node:module';",
+        "const http = createRequire(import.meta.url)('node:http');",
+        'export default http;',
+        `export const { ${HTTP_EXPORTS.join(', ')} } = http;`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
 /** The esbuild options of the image's bundle (bench/cold-start-steps.mjs varies them). */
 export const bundleOptions = (outdir) => ({
   entryPoints: [path.join(root, 'dist', 'cli.js')],
@@ -47,7 +88,7 @@ export const bundleOptions = (outdir) => ({
   // minified, there is less to read and parse at start (BENCHMARKS.md, cold start).
   mainFields: ['module', 'main'],
   minify: true,
-  plugins: [withoutSideEffects(['bullmq'])],
+  plugins: [withoutSideEffects(['bullmq']), httpThroughRequire],
   // CommonJS dependencies call require(), __filename and __dirname; an ESM bundle has none.
   banner: {
     js: [
