@@ -111,28 +111,33 @@ export const bundleOptions = (outdir) => ({
   logLevel: 'warning',
 });
 
+/**
+ * Files read at run time relative to the module that reads them, so they sit beside tsc's
+ * output and beside the bundle's chunks: the exporter's page files and the store's Lua
+ * scripts (src/shared/batch/lua-script.ts). [source, folder beside tsc's output, folder in the bundle]
+ */
+const RUNTIME_FILES = [
+  ['src/exporter/page', 'dist/exporter/page', 'page'],
+  ['src/shared/batch/lua', 'dist/shared/batch/lua', 'lua'],
+];
+
+async function copyFolder(from, to) {
+  await rm(to, { recursive: true, force: true });
+  await cp(path.join(root, from), to, { recursive: true });
+}
+
 /** Builds the bundle into `outdir`, with the files it reads at run time. */
 export async function bundle(outdir, options = bundleOptions(outdir)) {
   await rm(outdir, { recursive: true, force: true });
   await build(options);
   // Keeps the bundle an ES module wherever it is copied.
   await writeFile(path.join(outdir, 'package.json'), '{ "type": "module" }\n');
+  for (const [from, , inBundle] of RUNTIME_FILES) await copyFolder(from, path.join(outdir, inBundle));
 }
 
-// Run as a script (`npm run build`): the image's bundle in dist/bundle/.
+// Run as a script (`npm run build`): the image's bundle in dist/bundle/, and the run-time
+// files beside tsc's output too (for benches and tests that load dist/ directly).
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const outdir = path.join(root, 'dist', 'bundle');
-  await bundle(outdir);
-  // The exporter's page files, read at run time relative to the module serving them: beside
-  // tsc's output (dist/exporter/page, for benches) and beside the bundle's chunks (dist/bundle/page).
-  for (const dest of [path.join(root, 'dist', 'exporter', 'page'), path.join(outdir, 'page')]) {
-    await rm(dest, { recursive: true, force: true });
-    await cp(path.join(root, 'src', 'exporter', 'page'), dest, { recursive: true });
-  }
-}
-// The store's Lua scripts, read at run time relative to the module that loads them
-// (src/shared/batch/lua-script.ts): beside tsc's output and beside the bundle's chunks.
-for (const dest of [path.join(root, 'dist', 'shared', 'batch', 'lua'), path.join(outdir, 'lua')]) {
-  await rm(dest, { recursive: true, force: true });
-  await cp(path.join(root, 'src', 'shared', 'batch', 'lua'), dest, { recursive: true });
+  await bundle(path.join(root, 'dist', 'bundle'));
+  for (const [from, besideTsc] of RUNTIME_FILES) await copyFolder(from, path.join(root, besideTsc));
 }
