@@ -88,6 +88,9 @@ export const bundleOptions = (outdir) => ({
   // minified, there is less to read and parse at start (BENCHMARKS.md, cold start).
   mainFields: ['module', 'main'],
   minify: true,
+  // Class and function names survive minifying: errors name themselves after their class
+  // (src/shared/errors.ts) and pino logs `err.type` from it.
+  keepNames: true,
   plugins: [withoutSideEffects(['bullmq']), httpThroughRequire],
   // CommonJS dependencies call require(), __filename and __dirname; an ESM bundle has none.
   banner: {
