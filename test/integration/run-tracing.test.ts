@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
+import { OtlpGrpcReceiver } from '../helpers/otlp-grpc-receiver.js';
 import { OtlpReceiver } from '../helpers/otlp-receiver.js';
 import { startTestRedis } from '../helpers/redis.js';
 import type { LocalRedis } from '../helpers/redis.js';
@@ -67,6 +68,38 @@ describe('batchinfer run with tracing', () => {
     // One export from the run process and one from its consumer, at least.
     expect(receiver.protobuf.requests - before).toBeGreaterThanOrEqual(2);
     expect(run.stderr).not.toContain('"component":"otel"');
+  });
+
+  it('exports over gRPC when OTEL_EXPORTER_OTLP_PROTOCOL=grpc (grpc-js loaded from node_modules by the bundle)', async () => {
+    const grpc = await new OtlpGrpcReceiver().start();
+    try {
+      const data = await writeJsonlDataset(path.join(dir, 'grpc.jsonl'), 20);
+      const run = await runCli(['run', data.path, '--output', path.join(dir, 'grpc-out'), '--consumers', '1', '--json'], {
+        env: {
+          REDIS_URL: redis.url,
+          OTEL_EXPORTER_OTLP_ENDPOINT: grpc.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+          OTEL_TRACES_EXPORTER: 'otlp',
+        },
+      });
+      expect(run.code, run.stderr).toBe(0);
+      // One export from the run process and one from its consumer, at least.
+      expect(grpc.requests).toBeGreaterThanOrEqual(2);
+      expect(grpc.bytes).toBeGreaterThan(0);
+      expect(run.stderr).not.toContain('"component":"otel"');
+    } finally {
+      await grpc.stop();
+    }
+  });
+
+  it('samples as OTEL_TRACES_SAMPLER says: always_off exports no span', async () => {
+    const data = await writeJsonlDataset(path.join(dir, 'off.jsonl'), 20);
+    const before = receiver.spans.length;
+    const run = await runCli(['run', data.path, '--output', path.join(dir, 'off-out'), '--consumers', '1', '--json'], {
+      env: { REDIS_URL: redis.url, ...receiver.env(), OTEL_TRACES_SAMPLER: 'always_off' },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(receiver.spans.slice(before).map((s) => s.name)).toEqual([]);
   });
 
   it('with no OTel configuration shows nothing of tracing', async () => {

@@ -1,9 +1,10 @@
 /**
- * Tracing, from the standard `OTEL_*` variables. The variables that choose what to load
- * (exporter, protocol, sampler, batch processor, propagators) are read here; the OTLP
- * exporter reads its own transport settings (endpoint, headers, timeout, compression) and the
- * resource detector `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`, which are validated
- * here too where they can be malformed, so a bad value fails at start with one line.
+ * Tracing, from the standard `OTEL_*` variables. `NodeSDK` reads them itself (exporter,
+ * protocol, sampler, propagators, batch processor, resource) and the OTLP exporter its
+ * transport settings; they are defined and checked here all the same, so each is documented
+ * once and a malformed value fails at start with one line instead of a silent fallback to a
+ * default. `TelemetryConfig` is what they add up to (whether tracing is on at all decides
+ * whether the SDK is loaded). docs/tracing.md explains how they fit together.
  */
 import { ConfigError } from '../errors.js';
 import { raw, readEnum } from './readers.js';
@@ -224,6 +225,6 @@ export function readTelemetryConfig(env: Env): TelemetryConfig {
 
 export const TELEMETRY_SECTION = section(
   'Tracing',
-  'Standard OpenTelemetry variables. A batch is one trace, end to end, when tracing is on; see [Tracing and logs](../README.md#tracing-and-logs) in README.md.',
+  'Standard OpenTelemetry variables, read by the OpenTelemetry Node SDK (`NodeSDK`). A batch is one trace, end to end, when tracing is on; see [tracing.md](tracing.md).',
   TELEMETRY_VARIABLES,
 );

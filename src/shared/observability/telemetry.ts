@@ -1,25 +1,24 @@
 /**
- * Tracing set-up for every command. The SDK is loaded only when tracing is enabled (see
- * `TelemetryConfig.tracesEnabled`); disabled, only the OTel API is present: spans are
- * no-ops, nothing is propagated, nothing is exported, nothing is paid.
+ * Tracing set-up for every command, on `@opentelemetry/sdk-node`'s `NodeSDK`. The SDK is
+ * loaded only when tracing is enabled (see `TelemetryConfig.tracesEnabled`); disabled, only
+ * the OTel API is present: spans are no-ops, nothing is propagated, exported or paid.
  *
- * Enabled, it is the trace pipeline `@opentelemetry/sdk-node` would build from the standard
- * `OTEL_*` variables (context manager, propagators, sampler, batch span processor, the OTLP
- * exporter of the configured protocol, env/process/host resource), assembled from the SDK's
- * own packages instead of `NodeSDK`: `NodeSDK` imports every exporter of every signal
- * (gRPC, logs, metrics, Prometheus, Zipkin) up front: importing it took ~650 ms on a quiet
- * machine here (0.8-2.7 s under load) against ~130 ms for the trace packages alone, more
- * than a consumer's whole cold-start budget (500 ms to its first chunk). So sdk-node is not
- * a dependency; these are the packages it is built from. Only the exporter the protocol names is imported. Only traces are
- * set up: metrics go through the Prometheus exporter, logs through pino to stdout.
+ * Enabled, `NodeSDK` builds the trace pipeline from the standard `OTEL_*` variables itself
+ * (exporter and OTLP protocol, sampler, propagators, batch span processor, env/process/host
+ * resource); the config module has already checked them, so a malformed one stopped the
+ * process with one line before this runs. What is set here: the command's default
+ * `service.name` and Knative's `K_*` as resource attributes, traces only (metrics go through
+ * the Prometheus exporter, logs through pino to stdout), no instrumentations (docs/tracing.md
+ * says why), and the SDK's diagnostics as pino lines.
+ *
+ * Start-up cost: imported unbundled, sdk-node takes ~650 ms; from the ESM-first minified
+ * bundle the image runs (scripts/bundle.mjs) it is a fraction of that (BENCHMARKS.md).
  */
-import { context, diag, DiagLogLevel, propagation, trace } from '@opentelemetry/api';
-import type { DiagLogger, TextMapPropagator } from '@opentelemetry/api';
-import type { Resource } from '@opentelemetry/resources';
-import type { Sampler, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import type { DiagLogger } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { commonJs } from './commonjs.js';
-import type { Config, OtelLogLevel, OtlpProtocol, TelemetryConfig } from '../config/config.js';
+import type { Config, OtelLogLevel } from '../config/config.js';
 
 export interface Telemetry {
   /** True when spans are recorded and exported. */
@@ -80,46 +79,6 @@ export function knativeResourceAttributes(knative: Config['knative']): Record<st
   return attributes;
 }
 
-/** The OTLP trace exporter for `protocol`; it reads its endpoint, headers and timeout from `OTEL_EXPORTER_OTLP_*`. */
-async function otlpExporter(protocol: OtlpProtocol): Promise<SpanExporter> {
-  switch (protocol) {
-    case 'http/json':
-      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter)();
-    case 'grpc':
-      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter)();
-    case 'http/protobuf':
-      return new (commonJs(await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter)();
-  }
-}
-
-async function buildSampler(sampler: TelemetryConfig['sampler']): Promise<Sampler> {
-  const sdk = commonJs(await import('@opentelemetry/sdk-trace'));
-  const root: Record<string, () => Sampler> = {
-    always_on: () => new sdk.AlwaysOnSampler(),
-    always_off: () => new sdk.AlwaysOffSampler(),
-    traceidratio: () => new sdk.TraceIdRatioBasedSampler(sampler.ratio),
-  };
-  const name = sampler.name.replace(/^parentbased_/, '');
-  const base = (root[name] ?? root.always_on)?.() ?? new sdk.AlwaysOnSampler();
-  return sampler.name.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root: base }) : base;
-}
-
-async function buildPropagator(names: TelemetryConfig['propagators']): Promise<TextMapPropagator | undefined> {
-  if (names.length === 0) return undefined;
-  const core = commonJs(await import('@opentelemetry/core'));
-  const propagators = names.map((name) => (name === 'baggage' ? new core.W3CBaggagePropagator() : new core.W3CTraceContextPropagator()));
-  return new core.CompositePropagator({ propagators });
-}
-
-async function buildResource(config: Config, serviceName: string): Promise<Resource> {
-  const res = commonJs(await import('@opentelemetry/resources'));
-  // Later merges win: the command's default name < Knative < OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME.
-  return res
-    .defaultResource()
-    .merge(res.resourceFromAttributes({ 'service.name': serviceName, ...knativeResourceAttributes(config.knative) }))
-    .merge(res.detectResources({ detectors: [res.processDetector, res.hostDetector, res.envDetector] }));
-}
-
 /**
  * Starts tracing when the configuration enables it, and returns the handle whose
  * `shutdown` the drain path calls. Call once per process, before any span is started.
@@ -127,30 +86,32 @@ async function buildResource(config: Config, serviceName: string): Promise<Resou
 export async function startTelemetry(config: Config, options: TelemetryOptions): Promise<Telemetry> {
   const settings = config.telemetry;
   if (!settings.tracesEnabled) return DISABLED;
-  diag.setLogger(diagLogger(options.logger), { logLevel: DIAG_LEVELS[settings.diagLogLevel], suppressOverrideMessage: true });
-  const [sdkModule, contextModule] = await Promise.all([import('@opentelemetry/sdk-trace'), import('@opentelemetry/context-async-hooks')]);
-  const sdk = commonJs(sdkModule);
-  const { AsyncLocalStorageContextManager } = commonJs(contextModule);
-  const spanProcessors: SpanProcessor[] = [];
-  for (const name of settings.exporters) {
-    if (name === 'console') spanProcessors.push(new sdk.SimpleSpanProcessor({ exporter: new sdk.ConsoleSpanExporter() }));
-    else spanProcessors.push(new sdk.BatchSpanProcessor({ exporter: await otlpExporter(settings.protocol), ...settings.batchProcessor }));
-  }
-  const provider = new sdk.TracerProvider({
-    resource: await buildResource(config, settings.serviceName ?? options.serviceName),
-    sampler: await buildSampler(settings.sampler),
-    spanProcessors,
+  // `NodeSDK` from its own module: the package index also loads `startNodeSDK`'s declarative
+  // configuration (a YAML parser and its schema, ~0.5 MB bundled) that nothing here uses.
+  const [{ NodeSDK }, resources] = await Promise.all([
+    import('@opentelemetry/sdk-node/build/src/sdk.js').then(commonJs),
+    import('@opentelemetry/resources').then(commonJs),
+  ]);
+  const sdk = new NodeSDK({
+    // Lowest precedence: NodeSDK merges the env detector (OTEL_RESOURCE_ATTRIBUTES,
+    // OTEL_SERVICE_NAME), process and host over it.
+    resource: resources
+      .defaultResource()
+      .merge(resources.resourceFromAttributes({ 'service.name': options.serviceName, ...knativeResourceAttributes(config.knative) })),
+    // Traces only: without these NodeSDK would also export metrics and logs over OTLP by default.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
   });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const propagator = await buildPropagator(settings.propagators);
-  if (propagator) propagation.setGlobalPropagator(propagator);
-  trace.setGlobalTracerProvider(provider);
+  // After the constructor, which installs a console logger when OTEL_LOG_LEVEL is set.
+  diag.setLogger(diagLogger(options.logger), { logLevel: DIAG_LEVELS[settings.diagLogLevel], suppressOverrideMessage: true });
+  sdk.start();
 
   let stopping: Promise<void> | undefined;
   return {
     enabled: true,
     shutdown(timeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS) {
-      stopping ??= withTimeout(provider.shutdown(), timeoutMs).catch((err: unknown) => {
+      stopping ??= withTimeout(sdk.shutdown(), timeoutMs).catch((err: unknown) => {
         options.logger.warn({ err }, 'telemetry shutdown failed; buffered spans may be lost');
       });
       return stopping;
