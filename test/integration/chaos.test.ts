@@ -23,6 +23,7 @@ interface ChaosSummary {
   redisRestarts: number;
   redisKills: number;
   records: BatchView['records'];
+  chunks: BatchView['chunks'];
   faults: { fault: string; heldChunks?: string[] }[];
   check: { problems: string[]; cost: { attempts: number; retried: number; usd: number } };
 }
@@ -64,8 +65,10 @@ describe('chaos drill', () => {
       expect(summary.check?.problems, run.stderr).toEqual([]);
       expect(run.code).toBe(0);
       expect(summary).toMatchObject({ ok: true, status: 'completed', kills: 3, redisRestarts: 1, redisKills: 1 });
-      // Each chunk's result booked once (attempts beyond the 100 chunks are retried failures).
-      expect(summary.check.cost.attempts - summary.check.cost.retried).toBe(100);
+      // Each chunk's result booked once (attempts beyond the chunks are retried failures); the
+      // planner sizes splits by bytes, so the count is about 100, not exactly.
+      expect(summary.chunks.total).toBeGreaterThanOrEqual(90);
+      expect(summary.check.cost.attempts - summary.check.cost.retried).toBe(summary.chunks.total);
       expect(summary.check.cost.usd).toBeGreaterThan(0);
       // Every kill hit a consumer in the middle of chunks.
       const kills = summary.faults.filter((f) => f.fault === 'consumer-sigkill');

@@ -1,6 +1,6 @@
 /**
  * Label cardinality under a fuzzed stream of submissions, against a real producer, exporter
- * and redis-server on loopback: bad `team`/`project` values are refused with a 400 naming the
+ * consumer and redis-server on loopback (cost series exist once chunks are accounted): bad `team`/`project` values are refused with a 400 naming the
  * field, and past `METRIC_LABEL_VALUES_MAX` values per label the exporter publishes `other`,
  * so its series count stays under the cap documented in docs/operations.md.
  */
@@ -10,12 +10,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callApi } from '../helpers/batches.js';
+import { callApi, waitForEnd } from '../helpers/batches.js';
 import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { parseMetricsText } from '../helpers/metrics-text.js';
 import { freshPrefix, startTestRedis } from '../helpers/redis.js';
+import { waitUntil } from '../helpers/wait-until.js';
 import type { LocalRedis } from '../helpers/redis.js';
 
 const CAP = 5;
@@ -57,10 +58,16 @@ describe('label cardinality', () => {
       OUTPUT_URL: pathToFileURL(path.join(dir, 'out')).toString(),
       DATASET_ALLOWED_SCHEMES: 'file',
       MODEL_ROOT: dir,
+      EXPORTER_SAMPLE_SECONDS: '1',
       METRIC_LABEL_VALUES_MAX: String(CAP),
     };
-    const [producer, exporter] = await Promise.all([startService('producer', env), startService('exporter', env)]);
-    services.push(producer, exporter);
+    const [producer, consumer, exporter] = await Promise.all([
+      startService('producer', env),
+      startService('consumer', env),
+      startService('exporter', env),
+    ]);
+    services.push(producer, consumer, exporter);
+    const admitted: string[] = [];
     const data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 10);
     const seen = { team: new Set<string>(), project: new Set<string>(), model: new Set<string>() };
 
@@ -82,6 +89,7 @@ describe('label cardinality', () => {
         continue;
       }
       expect(answer.status, JSON.stringify(answer.json)).toBe(202);
+      admitted.push(String(answer.json.id));
       seen.team.add(labels.team ?? '');
       seen.project.add(labels.project ?? '');
       seen.model.add(model);
@@ -90,7 +98,16 @@ describe('label cardinality', () => {
     expect(seen.team.size).toBeGreaterThan(3 * CAP);
     expect(seen.model.size).toBeGreaterThan(CAP);
 
-    const text = await (await fetch(`${exporter.url}/metrics`)).text();
+    // Every admitted batch accounted: its cost is in the exporter's figures.
+    for (const id of admitted) expect((await waitForEnd(() => producer.url, id)).status).toBe('completed');
+    // The exporter samples Redis on an interval: wait for a sample taken after the accounting.
+    const text = await waitUntil(
+      async () => {
+        const body = await (await fetch(`${exporter.url}/metrics`)).text();
+        return body.includes('batchinfer_cost_usd_total{') ? body : undefined;
+      },
+      { what: 'the cost series in a scrape' },
+    );
     const cost = parseMetricsText(text).samples.filter((x) => x.name === 'batchinfer_cost_usd_total');
     const records = parseMetricsText(text).samples.filter((x) => x.name === 'batchinfer_records_total');
     for (const label of ['team', 'project', 'model'] as const) {

@@ -339,7 +339,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(49);
+    expect(Object.keys(loadConfig({})).length).toBe(52);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 
