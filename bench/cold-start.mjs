@@ -32,6 +32,7 @@ const { startLocalRedis } = await dist('cli/local-redis.js');
 const { createRedis } = await dist('shared/redis.js');
 const { BatchStore } = await dist('shared/batch/batch-store.js');
 const { BatchCloser } = await dist('shared/batch/batch-closer.js');
+const { SplitLineLedger } = await dist('shared/batch/split-lines.js');
 const { createChunkQueue } = await dist('shared/events/chunk-queue.js');
 const { BatchService } = await dist('producer/batch-service.js');
 const { parseBatchRequest } = await dist('producer/batch-request.js');
@@ -60,9 +61,11 @@ const config = { ...loadConfig({ DATASET_ALLOWED_SCHEMES: 'file' }), redisUrl: r
 const logger = createLogger({ service: 'bench', level: 'silent' });
 const store = new BatchStore(conn, prefix, 3600);
 const queue = createChunkQueue(conn, { prefix, attempts: 1 });
-const service = new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl), config, logger });
+const service = new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl, new SplitLineLedger(conn, prefix, 3600)), config, logger });
 
 const baseEnv = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, OUTPUT_URL: outputUrl, PORT: '0', LOG_LEVEL: 'info' };
+// The chunk is a byte-range split of a local file, which the consumer reads itself.
+baseEnv.DATASET_ALLOWED_SCHEMES = 'file';
 for (const name of Object.keys(baseEnv)) if (name.startsWith('OTEL_')) delete baseEnv[name];
 const TRACING_ON = {
   OTEL_TRACES_EXPORTER: 'otlp',
