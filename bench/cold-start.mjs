@@ -61,7 +61,13 @@ const config = { ...loadConfig({ DATASET_ALLOWED_SCHEMES: 'file' }), redisUrl: r
 const logger = createLogger({ service: 'bench', level: 'silent' });
 const store = new BatchStore(conn, prefix, 3600);
 const queue = createChunkQueue(conn, { prefix, attempts: 1 });
-const service = new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl, new SplitLineLedger(conn, prefix, 3600)), config, logger });
+const service = new BatchService({
+  queue,
+  store,
+  closer: new BatchCloser(store, logger, config.outputUrl, new SplitLineLedger(conn, prefix, 3600)),
+  config,
+  logger,
+});
 
 const baseEnv = { ...process.env, REDIS_URL: redis.url, QUEUE_PREFIX: prefix, OUTPUT_URL: outputUrl, PORT: '0', LOG_LEVEL: 'info' };
 // The chunk is a byte-range split of a local file, which the consumer reads itself.
