@@ -24,7 +24,7 @@ let cacheDir: string;
 
 const context = (allowPrivateNetworks: boolean): ModelContext => ({
   modelRoot: '/nonexistent',
-  runtime: { cacheDir, allowPrivateNetworks, allowedCidrs: [], intraOpThreads: 1 },
+  runtime: { cacheDir, allowPrivateNetworks, allowedCidrs: [], intraOpThreads: 1, executionProvider: 'cpu' },
 });
 
 beforeAll(async () => {

@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readOptionalInt, readOptionalString, readString } from './readers.js';
-import { parsed, section, text } from './variable.js';
+import { oneOf, parsed, section, text } from './variable.js';
+
+/** onnxruntime execution providers batchinfer passes on: CPU (shipped) or CUDA (needs an image with its binaries). */
+export const ONNX_EXECUTION_PROVIDERS = ['cpu', 'cuda'] as const;
+export type OnnxExecutionProvider = (typeof ONNX_EXECUTION_PROVIDERS)[number];
 
 const INGESTERS = ['producer', 'run'] as const;
 const LOADERS = ['consumer', 'run'] as const;
@@ -50,6 +54,12 @@ export const MODEL_VARIABLES = {
     accepts: 'a folder path',
     shownDefault: '`<tmpdir>/batchinfer-models`',
     read: (env) => path.resolve(readString(env, 'MODEL_CACHE_DIR', path.join(os.tmpdir(), 'batchinfer-models'))),
+  }),
+  onnxExecutionProvider: oneOf('ONNX_EXECUTION_PROVIDER', {
+    services: LOADERS,
+    values: ONNX_EXECUTION_PROVIDERS,
+    default: 'cpu',
+    doc: "Where onnxruntime runs `onnx:` models: `cpu`, or `cuda` on a pod with an NVIDIA GPU and an image that ships onnxruntime-node's CUDA binaries (this repo's image does not; see [docs/models.md](models.md#gpus)). `cuda` without them fails the batch at model load (`MODEL_INVALID`).",
   }),
 } as const;
 

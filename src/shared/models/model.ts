@@ -6,6 +6,7 @@
  * inside `load`, so a process that never loads such a model never pays for them.
  */
 import type { Prediction } from '../types.js';
+import type { OnnxExecutionProvider } from '../config/model-variables.js';
 
 /** Per-call options of {@link Model.predict}. */
 export interface PredictOptions {
@@ -66,6 +67,8 @@ export interface ModelRuntimeOptions {
   allowedCidrs: readonly string[];
   /** Threads one inference may use: the CPU limit, rounded down, at least 1. */
   intraOpThreads: number;
+  /** onnxruntime's execution provider for `onnx:` models (`ONNX_EXECUTION_PROVIDER`). */
+  executionProvider: OnnxExecutionProvider;
 }
 
 /** A parsed, validated model reference, ready to load. */

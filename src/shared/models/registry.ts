@@ -42,7 +42,7 @@ export function loadModel(spec: ModelSpec): Promise<Model> {
 }
 
 type ModelConfig = Pick<Config, 'modelRoot'> & Partial<Pick<Config, 'model' | 'modelSha256'>>;
-type RuntimeConfig = Pick<Config, 'modelCacheDir' | 'datasetAllowPrivateNetworks' | 'datasetAllowedCidrs' | 'cpuLimitCores'>;
+type RuntimeConfig = Pick<Config, 'modelCacheDir' | 'datasetAllowPrivateNetworks' | 'datasetAllowedCidrs' | 'cpuLimitCores' | 'onnxExecutionProvider'>;
 
 /**
  * The model context of a process, from its configuration: where files may come from and the
@@ -58,6 +58,7 @@ export function modelContext(config: ModelConfig, runtime?: RuntimeConfig): Mode
       allowedCidrs: runtime.datasetAllowedCidrs,
       // One inference may use the cores the pod is given (CPU_LIMIT), never fewer than one thread.
       intraOpThreads: Math.max(1, Math.floor(runtime.cpuLimitCores)),
+      executionProvider: runtime.onnxExecutionProvider,
     };
   }
   return context;

@@ -1,6 +1,7 @@
 /**
- * `onnx:<ref>`: a model exported to ONNX, run with onnxruntime-node on CPU. `ref` is a file
- * under `MODEL_ROOT`, or an `https://` / `s3://` URL; `?sha256=<hex>` (or `MODEL_SHA256` for
+ * `onnx:<ref>`: a model exported to ONNX, run with onnxruntime-node (CPU, or CUDA with
+ * `ONNX_EXECUTION_PROVIDER`). `ref` is a file under `MODEL_ROOT`, or an `https://` / `s3://`
+ * URL; `?sha256=<hex>` (or `MODEL_SHA256` for
  * the deployment's `MODEL`) pins its digest. Parsing does no I/O (the producer checks
  * references at submit); the runtime, the fetch and the graph reader are imported by `load`.
  */
@@ -21,6 +22,7 @@ const DEFAULT_RUNTIME: ModelRuntimeOptions = {
   allowPrivateNetworks: false,
   allowedCidrs: [],
   intraOpThreads: 1,
+  executionProvider: 'cpu',
 };
 
 function readPin(value: string | null | undefined): string | undefined {
@@ -68,7 +70,7 @@ export const onnxKind: ModelKind = {
       async load() {
         const [{ fetchModel }, { createOnnxModel }] = await Promise.all([import('../model-fetch.js'), import('../onnx/onnx-model.js')]);
         const { bytes, sha256 } = await fetchModel(name, parsed.location, pin, runtime);
-        return createOnnxModel(bytes, { name, sha256, intraOpThreads: runtime.intraOpThreads });
+        return createOnnxModel(bytes, { name, sha256, intraOpThreads: runtime.intraOpThreads, executionProvider: runtime.executionProvider });
       },
     };
   },

@@ -1,5 +1,5 @@
 /**
- * An ONNX model on onnxruntime-node (CPU). The runtime is imported here, lazily, the first
+ * An ONNX model on onnxruntime-node (CPU, or CUDA when `ONNX_EXECUTION_PROVIDER=cuda`). The runtime is imported here, lazily, the first
  * time a process loads an ONNX model: the package is large and native, and a producer,
  * exporter or consumer that never scores ONNX never loads it. One session per model per
  * process; each sub-batch is one `[n, d]` float32 tensor and one `run`.
@@ -7,6 +7,7 @@
 import type * as OrtModule from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ModelError } from '../../errors.js';
+import type { OnnxExecutionProvider } from '../../config/model-variables.js';
 import type { Model, PredictOptions, Scores } from '../model.js';
 import { readGraph } from './onnx-graph-reader.js';
 import { fetchNames, outputLayout, readScores } from './onnx-layout.js';
@@ -18,6 +19,8 @@ export interface OnnxModelOptions {
   sha256: string;
   /** onnxruntime's intra-op threads (one inference spread over this many cores). */
   intraOpThreads: number;
+  /** Where onnxruntime runs the graph. @defaultValue 'cpu' */
+  executionProvider?: OnnxExecutionProvider;
 }
 
 type Ort = typeof OrtModule;
@@ -44,15 +47,26 @@ export async function createOnnxModel(bytes: Uint8Array, options: OnnxModelOptio
   const { name } = options;
   const graph = readGraph(name, bytes);
   const ort = await loadRuntime();
+  const provider = options.executionProvider ?? 'cpu';
   let session: InferenceSession;
   try {
     session = await ort.InferenceSession.create(graph.bytes, {
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: 1,
-      executionProviders: ['cpu'],
+      executionProviders: [provider],
     });
   } catch (err) {
-    throw new ModelError(`model ${name} could not be loaded by onnxruntime: ${(err as Error).message}`, { cause: err });
+    const message = (err as Error).message;
+    // The graph parsed above, so a failure on a non-CPU provider is, in practice, the provider
+    // missing from this runtime build (onnxruntime-node ships only CPU binaries by default).
+    if (provider !== 'cpu') {
+      throw new ModelError(
+        `model ${name} could not be loaded on ONNX_EXECUTION_PROVIDER=${provider}: this onnxruntime has no usable ${provider} provider ` +
+          `(an image with onnxruntime-node's ${provider.toUpperCase()} binaries and a GPU are needed, or set ONNX_EXECUTION_PROVIDER=cpu): ${message}`,
+        { cause: err, code: 'MODEL_INVALID' },
+      );
+    }
+    throw new ModelError(`model ${name} could not be loaded by onnxruntime: ${message}`, { cause: err });
   }
   const inputs = session.inputMetadata;
   const input = inputs[0];
