@@ -281,6 +281,7 @@ describe('loadConfig', () => {
       modelSha256: string | undefined;
       modelBatchSize: number | undefined;
       modelCacheDir: string;
+      onnxExecutionProvider: 'cpu' | 'cuda';
       chunkSize: number;
       apiToken: string | undefined;
       cloudEventsRequireToken: boolean;
@@ -292,6 +293,8 @@ describe('loadConfig', () => {
       maxConcurrentIngests: number;
       logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
       costPerCpuHour: number;
+      costPerGpuHour: number;
+      gpuLimit: number;
       costPerMemoryGbHour: number;
       cpuLimitCores: number;
       memoryLimitGiB: number;
@@ -339,7 +342,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(52);
+    expect(Object.keys(loadConfig({})).length).toBe(55);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 

@@ -22,6 +22,7 @@ describe('docs/cost.md worked example', () => {
 
   it('uses the defaults the page lists', () => {
     expect(rates).toEqual({ cpuLimitCores: 0.5, memoryLimitGiB: 0.5, costPerCpuHour: 0.04, costPerMemoryGbHour: 0.005 });
+    expect([config.gpuLimit, config.costPerGpuHour]).toEqual([0, 0]);
     expect(config.consumerConcurrency).toBe(2);
     expect(config.chunkSize).toBe(1000);
   });
@@ -45,5 +46,19 @@ describe('docs/cost.md worked example', () => {
     printed('$0.00000003125 per record');
     expect((chunks + 10) * chunk.usd).toBeCloseTo(0.0315625, 12);
     expect(page).toContain('$0.0315625');
+  });
+
+  it('prints what chunkCost computes with one GPU at the example price', () => {
+    const gpu = { ...rates, gpuLimit: 1, costPerGpuHour: 3.6 };
+    expect(page).toContain('`GPU_LIMIT=1`');
+    expect(page).toContain('`COST_PER_GPU_HOUR=3.6`');
+    expect(chunkCost(3600, gpu).usd).toBeCloseTo(3.6225, 12);
+    printed('$3.6225 per hour');
+    const chunk = chunkCost(10, gpu, config.consumerConcurrency);
+    expect(chunk.usd).toBeCloseTo(0.00503125, 15);
+    printed('$0.00503125');
+    expect(chunk.allocatedCpuSeconds).toBe(2.5);
+    expect(Math.round(chunkCost(3600, gpu).usd / chunkCost(3600, rates).usd)).toBe(161);
+    expect(page).toContain('about 161 times');
   });
 });

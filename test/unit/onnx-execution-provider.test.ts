@@ -41,17 +41,20 @@ describe('ONNX_EXECUTION_PROVIDER', () => {
     expect(() => contextFor({ ONNX_EXECUTION_PROVIDER: 'rocm' })).toThrow(/ONNX_EXECUTION_PROVIDER/);
   });
 
-  it.skipIf(hasCudaBinaries)('cuda without CUDA binaries fails at model load as MODEL_INVALID naming the variable and the model', async () => {
-    const context = contextFor({ ONNX_EXECUTION_PROVIDER: 'cuda' });
-    expect(context.runtime?.executionProvider).toBe('cuda');
-    // A fresh file name: the per-process model cache must not hand back the cpu session above.
-    await writeFile(path.join(root, 'on-gpu.onnx'), linearRegressorModel({ coefficients: [[1, 2, 3]], intercepts: [0.5] }));
-    const err = await loadModel(parseModelRef('onnx:on-gpu.onnx', context)).then(
-      () => new Error('loaded'),
-      (e: unknown) => e as Error,
-    );
-    expect(err).toMatchObject({ code: 'MODEL_INVALID' });
-    expect(err.message).toContain('ONNX_EXECUTION_PROVIDER=cuda');
-    expect(err.message).toContain('onnx:on-gpu.onnx');
-  });
+  it.skipIf(hasCudaBinaries)(
+    'cuda without CUDA binaries fails at model load as MODEL_INVALID naming the variable and the model',
+    async () => {
+      const context = contextFor({ ONNX_EXECUTION_PROVIDER: 'cuda' });
+      expect(context.runtime?.executionProvider).toBe('cuda');
+      // A fresh file name: the per-process model cache must not hand back the cpu session above.
+      await writeFile(path.join(root, 'on-gpu.onnx'), linearRegressorModel({ coefficients: [[1, 2, 3]], intercepts: [0.5] }));
+      const err = await loadModel(parseModelRef('onnx:on-gpu.onnx', context)).then(
+        () => new Error('loaded'),
+        (e: unknown) => e as Error,
+      );
+      expect(err).toMatchObject({ code: 'MODEL_INVALID' });
+      expect(err.message).toContain('ONNX_EXECUTION_PROVIDER=cuda');
+      expect(err.message).toContain('onnx:on-gpu.onnx');
+    },
+  );
 });

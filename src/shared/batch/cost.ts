@@ -1,7 +1,12 @@
 /**
  * Cost of a chunk, from the reference lab's formula:
  *
- *   allocated USD = wall seconds × (cpu cores × $/cpu-hour + memory GiB × $/GiB-hour) / 3600
+ *   allocated USD = wall seconds × (cpu cores × $/cpu-hour + memory GiB × $/GiB-hour
+ *                                   + GPUs × $/GPU-hour) / 3600
+ *
+ * The GPU term is this project's addition (the lab priced CPU pods only): a GPU is held for
+ * the pod's whole life whether the model keeps it busy or not, so it is priced like the CPU
+ * limit, by allocation. Without GPUs (the default, 0) the formula is the lab's.
  *
  * A consumer that works on `concurrency` chunks at once splits its pod's allocation between
  * them, so the sum over chunks never exceeds what the pod costs. The CPU seconds actually
@@ -13,6 +18,10 @@ export interface CostRates {
   memoryLimitGiB: number;
   costPerCpuHour: number;
   costPerMemoryGbHour: number;
+  /** GPUs the pod holds (`GPU_LIMIT`). @defaultValue 0 */
+  gpuLimit?: number;
+  /** USD per GPU hour (`COST_PER_GPU_HOUR`). @defaultValue 0 */
+  costPerGpuHour?: number;
 }
 
 export interface ChunkCost {
@@ -24,8 +33,14 @@ export interface ChunkCost {
 
 export function chunkCost(wallSeconds: number, rates: CostRates, concurrency = 1): ChunkCost {
   const share = wallSeconds / Math.max(1, concurrency);
-  const usdPerSecond = (rates.cpuLimitCores * rates.costPerCpuHour + rates.memoryLimitGiB * rates.costPerMemoryGbHour) / 3600;
+  const usdPerHour = rates.cpuLimitCores * rates.costPerCpuHour + rates.memoryLimitGiB * rates.costPerMemoryGbHour + gpuCostPerHour(rates);
+  const usdPerSecond = usdPerHour / 3600;
   return { usd: share * usdPerSecond, allocatedCpuSeconds: share * rates.cpuLimitCores };
+}
+
+/** What the pod's GPUs cost per hour: GPU_LIMIT × COST_PER_GPU_HOUR (0 without GPUs). */
+export function gpuCostPerHour(rates: Pick<CostRates, 'gpuLimit' | 'costPerGpuHour'>): number {
+  return (rates.gpuLimit ?? 0) * (rates.costPerGpuHour ?? 0);
 }
 
 /** Used over allocated CPU seconds, or null when nothing was allocated yet. */

@@ -46,6 +46,18 @@ function readScheduleMaxInterval(env: Env): ScheduleMaxInterval {
 export const COST_VARIABLES = {
   costPerCpuHour: decimal('COST_PER_CPU_HOUR', { services: WORKERS, default: 0.04, doc: 'USD per CPU core hour.' }),
   costPerMemoryGbHour: decimal('COST_PER_MEMORY_GB_HOUR', { services: WORKERS, default: 0.005, doc: 'USD per GiB of memory per hour.' }),
+  costPerGpuHour: decimal('COST_PER_GPU_HOUR', {
+    services: WORKERS,
+    default: 0,
+    doc: "USD per GPU hour: your provider's price for the accelerator the consumers request (docs/cost.md).",
+  }),
+  gpuLimit: int('GPU_LIMIT', {
+    services: WORKERS,
+    default: 0,
+    min: 0,
+    max: 64,
+    doc: 'GPUs each consumer pod holds, priced per chunk: set it to the pod\'s `resources.limits["nvidia.com/gpu"]` (`k8s/components/gpu` does). 0: no GPU cost.',
+  }),
   cpuLimitCores: parsed('CPU_LIMIT', {
     services: WORKERS,
     doc: "The consumer's CPU limit, priced per chunk: set it to the pod's `resources.limits.cpu`.",
@@ -103,7 +115,7 @@ export const EXPORTER_VARIABLES = {
 
 export const COST_SECTION = section(
   'Cost',
-  'Allocated cost of a chunk = wall seconds × (CPU cores × `COST_PER_CPU_HOUR` + memory GiB × `COST_PER_MEMORY_GB_HOUR`) / 3600. ' +
+  'Allocated cost of a chunk = wall seconds × (CPU cores × `COST_PER_CPU_HOUR` + memory GiB × `COST_PER_MEMORY_GB_HOUR` + GPUs × `COST_PER_GPU_HOUR`) / 3600. ' +
     'The CPU seconds a chunk actually used are measured and reported beside it. Consumers write cost to Redis; the exporter publishes it.',
   COST_VARIABLES,
 );

@@ -42,7 +42,10 @@ export function loadModel(spec: ModelSpec): Promise<Model> {
 }
 
 type ModelConfig = Pick<Config, 'modelRoot'> & Partial<Pick<Config, 'model' | 'modelSha256'>>;
-type RuntimeConfig = Pick<Config, 'modelCacheDir' | 'datasetAllowPrivateNetworks' | 'datasetAllowedCidrs' | 'cpuLimitCores' | 'onnxExecutionProvider'>;
+type RuntimeConfig = Pick<
+  Config,
+  'modelCacheDir' | 'datasetAllowPrivateNetworks' | 'datasetAllowedCidrs' | 'cpuLimitCores' | 'onnxExecutionProvider'
+>;
 
 /**
  * The model context of a process, from its configuration: where files may come from and the

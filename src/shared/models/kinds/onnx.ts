@@ -70,7 +70,12 @@ export const onnxKind: ModelKind = {
       async load() {
         const [{ fetchModel }, { createOnnxModel }] = await Promise.all([import('../model-fetch.js'), import('../onnx/onnx-model.js')]);
         const { bytes, sha256 } = await fetchModel(name, parsed.location, pin, runtime);
-        return createOnnxModel(bytes, { name, sha256, intraOpThreads: runtime.intraOpThreads, executionProvider: runtime.executionProvider });
+        return createOnnxModel(bytes, {
+          name,
+          sha256,
+          intraOpThreads: runtime.intraOpThreads,
+          executionProvider: runtime.executionProvider,
+        });
       },
     };
   },
