@@ -385,8 +385,17 @@ describe('the pieces fit', () => {
   });
 });
 
-/** What users apply with `kubectl apply -k`: the two variants, each with its output-pvc and s3-compatible overlays. */
-const TOP_LEVEL_SETS = ['k8s', 'knative', 'k8s/output-pvc', 'knative/output-pvc', 'k8s/s3-compatible', 'knative/s3-compatible'];
+/** What users apply with `kubectl apply -k`: the two variants, each with its output-pvc, s3-compatible and gpu overlays. */
+const TOP_LEVEL_SETS = [
+  'k8s',
+  'knative',
+  'k8s/output-pvc',
+  'knative/output-pvc',
+  'k8s/s3-compatible',
+  'knative/s3-compatible',
+  'k8s/gpu',
+  'knative/gpu',
+];
 
 describe('kustomizations', () => {
   const kustomizations = manifestFiles().filter((f) => path.basename(f) === 'kustomization.yaml');
