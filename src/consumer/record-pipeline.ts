@@ -11,7 +11,7 @@ import { errorsName, partName } from '../shared/io/sinks/output-layout.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import type { Model } from '../shared/models/model.js';
 import { ATTR, attrs, inSpanSync, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
-import type { ChunkData, ParsedRecord, Prediction, RecordError } from '../shared/types.js';
+import type { ChunkData, ParsedRecord, RecordError } from '../shared/types.js';
 import { predictionLines } from './prediction-lines.js';
 import { isScoreError, SubBatchScorer } from './sub-batch-scorer.js';
 import type { RecordScore, ScoreOutcome, ScoreReport } from './sub-batch-scorer.js';
@@ -67,18 +67,6 @@ function prepareRecords(parsed: ParsedChunk, inputSize: number | undefined): { v
   return { valid, errors };
 }
 
-function numericSummary(predictions: readonly Prediction[]): { predictionSum: number; predictionCount: number } {
-  let predictionSum = 0;
-  let predictionCount = 0;
-  for (const p of predictions) {
-    if (typeof p === 'number') {
-      predictionSum += p;
-      predictionCount++;
-    }
-  }
-  return { predictionSum, predictionCount };
-}
-
 export class RecordPipeline {
   private readonly scorer: SubBatchScorer;
 
@@ -113,11 +101,9 @@ export class RecordPipeline {
     const inferStart = performance.now();
     let report: ScoreReport;
     try {
-      report = await this.scorer.score(
-        model,
-        valid.map((r) => r.features),
-        { signal },
-      );
+      const rows = new Array<readonly number[]>(valid.length);
+      for (let i = 0; i < valid.length; i++) rows[i] = (valid[i] as ParsedRecord).features;
+      report = await this.scorer.score(model, rows, { signal });
       predictSpan.setAttributes({ [ATTR.modelSubBatchSize]: report.subBatchSize, [ATTR.modelCalls]: report.calls });
     } catch (err) {
       recordError(predictSpan, err);
@@ -126,12 +112,32 @@ export class RecordPipeline {
       predictSpan.end();
     }
     const inferEnd = performance.now();
+    // One plain object per record with a fixed shape (no spreads: they were a tenth of the
+    // consumer's CPU on a 1M-record run), and the prediction sum taken in the same pass.
     const scored: (ParsedRecord & RecordScore)[] = [];
-    valid.forEach((record, i) => {
+    let predictionSum = 0;
+    let predictionCount = 0;
+    for (let i = 0; i < valid.length; i++) {
+      const record = valid[i] as ParsedRecord;
       const outcome = report.outcomes[i] as ScoreOutcome;
-      if (isScoreError(outcome)) errors.push({ line: record.line, id: record.id, code: outcome.code, error: outcome.error });
-      else scored.push({ ...record, ...outcome });
-    });
+      if (isScoreError(outcome)) {
+        errors.push({ line: record.line, id: record.id, code: outcome.code, error: outcome.error });
+        continue;
+      }
+      const row: ParsedRecord & RecordScore = {
+        id: record.id,
+        features: record.features,
+        line: record.line,
+        prediction: outcome.prediction,
+      };
+      if (record.input !== undefined) row.input = record.input;
+      if (outcome.probabilities !== undefined) row.probabilities = outcome.probabilities;
+      scored.push(row);
+      if (typeof outcome.prediction === 'number') {
+        predictionSum += outcome.prediction;
+        predictionCount++;
+      }
+    }
     if (scored.length !== valid.length) errors.sort((a, b) => a.line - b.line);
     this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), scored);
 
@@ -141,7 +147,8 @@ export class RecordPipeline {
       succeeded: scored.length,
       failed: errors.length,
       latencyMs: inferEnd - inferStart,
-      ...numericSummary(scored.map((r) => r.prediction)),
+      predictionSum,
+      predictionCount,
     };
   }
 

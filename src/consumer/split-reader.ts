@@ -58,8 +58,13 @@ class LineCollector {
         this.keep(bytes.subarray(from));
         return;
       }
-      this.keep(bytes.subarray(from, nl));
-      this.endLine(at + nl + 1);
+      if (this.pendingBytes === 0 && !this.tooLong && !this.skipping && nl - from <= this.maxLineBytes + 1) {
+        // The common case: the whole line is in this buffer; decode it in place, no copy.
+        this.endLine(at + nl + 1, bytes, from, nl);
+      } else {
+        this.keep(bytes.subarray(from, nl));
+        this.endLine(at + nl + 1);
+      }
       from = nl + 1;
     }
   }
@@ -82,22 +87,26 @@ class LineCollector {
     } else this.pending.push(part);
   }
 
-  private endLine(next: number): void {
+  private endLine(next: number, whole?: Buffer, from = 0, to = 0): void {
     if (this.skipping) this.skipping = false;
-    else this.emit();
+    else this.emit(whole, from, to);
     this.lineStart = next;
     if (next >= this.split.end) this.done = true;
   }
 
-  private emit(): void {
+  /** Emits the pending line, or `whole[from, to)` when the line is all in one buffer. */
+  private emit(whole?: Buffer, from = 0, to = 0): void {
     if (this.lineStart >= this.split.end) {
       this.done = true;
       return;
     }
-    let text = Buffer.concat(this.pending, this.tooLong ? 0 : this.pendingBytes).toString('utf8');
+    let text = whole
+      ? whole.toString('utf8', from, to)
+      : Buffer.concat(this.pending, this.tooLong ? 0 : this.pendingBytes).toString('utf8');
     if (text.endsWith('\r')) text = text.slice(0, -1);
     if (this.lineStart === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    if (this.tooLong || Buffer.byteLength(text) > this.maxLineBytes) {
+    // A UTF-16 unit takes at most 3 UTF-8 bytes: short lines need no byte count.
+    if (this.tooLong || (text.length * 3 > this.maxLineBytes && Buffer.byteLength(text) > this.maxLineBytes)) {
       this.rejected.push({ index: this.records.length, error: `record longer than ${this.maxLineBytes} bytes` });
       this.records.push('');
     } else this.records.push(text);

@@ -89,7 +89,11 @@ export class SubBatchScorer {
     const size = Math.max(1, this.batchSize ?? Math.min(rows.length, DEFAULT_MODEL_BATCH_SIZE));
     const report: ScoreReport = { outcomes: [], calls: 0, subBatchSize: size };
     for (let start = 0; start < rows.length; start += size) {
-      report.outcomes.push(...(await this.scoreRange(model, rows.slice(start, start + size), options, report)));
+      // The whole chunk in one call (the default) needs no copy of its rows.
+      const sub = start === 0 && size >= rows.length ? rows : rows.slice(start, start + size);
+      const scored = await this.scoreRange(model, sub, options, report);
+      if (report.outcomes.length === 0) report.outcomes = scored;
+      else for (const outcome of scored) report.outcomes.push(outcome);
     }
     return report;
   }
