@@ -3,61 +3,44 @@
  * `consumer` processes over a real redis-server: the chunk fails with a reason, is retried,
  * and the batch ends `failed`; it never hangs, whatever the sink does.
  */
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
-import { startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import type { GeneratedDataset } from '../helpers/datasets.js';
-import { freshPrefix, startTestRedis } from '../helpers/redis.js';
-import type { LocalRedis } from '../helpers/redis.js';
+import { it } from '../helpers/fixtures.js';
+import type { ServiceEnvFactory, ServiceGroup } from '../helpers/fixtures.js';
 
 let dir: string;
-let redis: LocalRedis;
 let data: GeneratedDataset;
-let services: RunningService[] = [];
+let serviceEnv: ServiceEnvFactory;
 
-beforeAll(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'bi-sink-faults-'));
-  redis = await startTestRedis();
+it.beforeAll(async ({ workDir, serviceEnv: envOf }) => {
+  dir = workDir;
+  serviceEnv = envOf;
   data = await writeJsonlDataset(path.join(dir, 'd.jsonl'), 400);
   await writeFile(path.join(dir, 'slow.json'), JSON.stringify({ delayMs: 400 }));
 });
-afterEach(async () => {
-  await Promise.all(services.map((s) => s.stop('SIGKILL')));
-  services = [];
-});
-afterAll(async () => {
-  await redis?.stop();
-});
 
-async function pipeline(outputDir: string): Promise<{ producer: RunningService; consumer: RunningService }> {
-  const env = {
-    REDIS_URL: redis.url,
-    QUEUE_PREFIX: freshPrefix('sink'),
+async function pipeline(services: ServiceGroup, outputDir: string): Promise<{ producer: RunningService; consumer: RunningService }> {
+  const env = serviceEnv({
     OUTPUT_URL: pathToFileURL(outputDir).toString(),
-    DATASET_ALLOWED_SCHEMES: 'file',
     MODEL_ROOT: dir,
     CHUNK_SIZE: '100',
     CHUNK_ATTEMPTS: '3',
     CHUNK_BACKOFF_MS: '50',
     CONSUMER_CONCURRENCY: '1',
-  };
-  const producer = await startService('producer', env);
-  services.push(producer);
-  const consumer = await startService('consumer', env);
-  services.push(consumer);
-  return { producer, consumer };
+  });
+  return { producer: await services.start('producer', env), consumer: await services.start('consumer', env) };
 }
 
 describe('an output location that breaks mid-batch', () => {
-  it('a file where the batch folder was: chunks fail with the reason after their retries, the batch fails', async () => {
+  it('a file where the batch folder was: chunks fail with the reason after their retries, the batch fails', async ({ services }) => {
     const out = path.join(dir, 'out-file');
-    const { producer, consumer } = await pipeline(out);
+    const { producer, consumer } = await pipeline(services, out);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
     await waitForBatch(
       () => producer.url,
@@ -79,9 +62,11 @@ describe('an output location that breaks mid-batch', () => {
     expect(failed.map((l) => l.failure_reason)).toContain('system_enotdir');
   });
 
-  it('an output folder that turns into a link under /proc (mkdir there never ends in Node): the batch fails, never hangs', async () => {
+  it('an output folder that turns into a link under /proc (mkdir there never ends in Node): the batch fails, never hangs', async ({
+    services,
+  }) => {
     const out = path.join(dir, 'out-proc');
-    const { producer, consumer } = await pipeline(out);
+    const { producer, consumer } = await pipeline(services, out);
     const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), model: 'drill:slow.json' });
     // Before the first chunk has written (each takes 400 ms), the output root becomes a link
     // to a folder under /proc that does not exist: the consumer must make <root>/<id> there.
