@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hasControlCharacter } from '../../control-chars.js';
 import { OutputError } from '../../errors.js';
-import { makeFolder } from './make-folder.js';
+import { existingAncestor, makeFolder } from './make-folder.js';
 import type { OutputSink, SinkScheme } from './output-sink.js';
 
 const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -138,18 +138,6 @@ export function isReallyWithinRoot(candidate: string, root: string): boolean {
 
 const notWritable = (dir: string, why: string, cause?: unknown): OutputError =>
   new OutputError(`output folder ${dir} is not writable: ${why}`, { code: 'OUTPUT_NOT_WRITABLE', cause });
-
-/** The deepest existing ancestor of `dir` (itself when it exists). */
-async function existingAncestor(dir: string): Promise<string> {
-  for (let current = dir; ; current = path.dirname(current)) {
-    try {
-      await stat(current);
-      return current;
-    } catch (err) {
-      if (!isMissing(err) || path.dirname(current) === current) throw err;
-    }
-  }
-}
 
 export const fileSinkScheme: SinkScheme = {
   schemes: ['file'],

@@ -10,22 +10,29 @@ import path from 'node:path';
 
 const codeOf = (err: unknown): unknown => (err as NodeJS.ErrnoException).code;
 
-export async function makeFolder(dir: string): Promise<void> {
-  const missing: string[] = [];
+/** The deepest existing ancestor of `dir` (itself when it exists). */
+export async function existingAncestor(dir: string): Promise<string> {
   for (let current = path.resolve(dir); ; current = path.dirname(current)) {
     try {
-      if (!(await stat(current)).isDirectory()) {
-        throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: current });
-      }
-      break;
+      await stat(current);
+      return current;
     } catch (err) {
       if (codeOf(err) !== 'ENOENT' || path.dirname(current) === current) throw err;
-      missing.unshift(current);
     }
   }
-  for (const folder of missing) {
+}
+
+export async function makeFolder(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  const base = await existingAncestor(target);
+  if (!(await stat(base)).isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', path: base });
+  }
+  let current = base;
+  for (const name of path.relative(base, target).split(path.sep).filter(Boolean)) {
+    current = path.join(current, name);
     try {
-      await mkdir(folder);
+      await mkdir(current);
     } catch (err) {
       // Made meanwhile by another chunk of the same batch.
       if (codeOf(err) !== 'EEXIST') throw err;
