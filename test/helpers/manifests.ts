@@ -78,6 +78,18 @@ export function forSchemaCheck(obj: Obj): Obj {
 
 export const MANIFEST_DIRS = ['k8s', 'knative'];
 
+/** What users apply with `kubectl apply -k`: each variant with object storage, and its output-pvc, s3-compatible and gpu overlays. */
+export const KUSTOMIZE_SETS = [
+  'k8s',
+  'knative',
+  'k8s/output-pvc',
+  'knative/output-pvc',
+  'k8s/s3-compatible',
+  'knative/s3-compatible',
+  'k8s/gpu',
+  'knative/gpu',
+];
+
 /** Every `.yaml`/`.yml` file under the manifest folders, relative to the repository root. */
 export function manifestFiles(): string[] {
   const out: string[] = [];

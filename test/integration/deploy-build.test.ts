@@ -12,7 +12,7 @@ import { COMMANDS } from '../../src/cli/main.js';
 import { QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { ROOT, runCli, startService } from '../helpers/cli.js';
 import type { RunningService } from '../helpers/cli.js';
-import { MODELS, at, containersOf, forSchemaCheck, loadManifests, modelKey, podSpec } from '../helpers/manifests.js';
+import { KUSTOMIZE_SETS, MODELS, at, containersOf, forSchemaCheck, loadManifests, modelKey, podSpec } from '../helpers/manifests.js';
 import { loadConfig } from '../../src/shared/config/config.js';
 import type { Obj } from '../helpers/manifests.js';
 import { freshPrefix, startTestRedis } from '../helpers/redis.js';
@@ -27,17 +27,6 @@ function kustomize(dir: string): Obj[] {
   return parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
 }
 
-/** What users apply with `kubectl apply -k`: each variant with object storage, and its output-pvc, s3-compatible and gpu overlays. */
-const SETS = [
-  'k8s',
-  'knative',
-  'k8s/output-pvc',
-  'knative/output-pvc',
-  'k8s/s3-compatible',
-  'knative/s3-compatible',
-  'k8s/gpu',
-  'knative/gpu',
-];
 /** The Secrets users create by hand, by name: their keys, from the examples in k8s/examples/. */
 const exampleSecrets = new Map(
   loadManifests()
@@ -78,7 +67,7 @@ describe('kustomize builds (kubectl kustomize; skipped when kubectl is not insta
     }
   });
 
-  it.skipIf(!hasKustomize).each(SETS)(
+  it.skipIf(!hasKustomize).each(KUSTOMIZE_SETS)(
     '%s: producer and consumers write where OUTPUT_URL points, with what that needs in the same build',
     (dir) => {
       const built = kustomize(dir);
@@ -121,40 +110,43 @@ describe('kustomize builds (kubectl kustomize; skipped when kubectl is not insta
     },
   );
 
-  it.skipIf(!hasKustomize).each(SETS)('%s: consumers hold a GPU only in the gpu overlays, and are priced and run for it', (dir) => {
-    const built = kustomize(dir);
-    const data = at<Record<string, string>>(
-      built.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'batchinfer-config'),
-      'data',
-    );
-    for (const obj of built.filter((o) => ['producer', 'consumer'].includes(containersOf(o)[0]?.args?.[0] ?? ''))) {
-      const [container] = containersOf(obj);
-      const role = container?.args?.[0];
-      // The configuration the container starts with: the ConfigMap, overridden by its own env.
-      const env = Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
-      const config = loadConfig({ ...data, ...env });
-      const gpus = container?.resources?.limits?.['nvidia.com/gpu'];
-      const spec = podSpec(obj);
-      if (dir.endsWith('gpu') && role === 'consumer') {
-        expect(gpus).toBe('1');
-        // Priced by the limit it runs under, on the provider that uses it.
-        expect(config.gpuLimit).toBe(Number(gpus));
-        expect(config.costPerGpuHour).toBeGreaterThan(0);
-        expect(config.onnxExecutionProvider).toBe('cuda');
-        expect(at(spec, 'nodeSelector')).toEqual({ 'nvidia.com/gpu.present': 'true' });
-        expect(at(spec, 'tolerations')).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
-        // The CPU and memory limits and their prices are untouched.
-        expect(container?.resources?.limits).toMatchObject({ cpu: '500m', memory: '512Mi' });
-      } else {
-        expect(gpus, `${dir} ${role}`).toBeUndefined();
-        expect(config.gpuLimit).toBe(0);
-        expect(config.onnxExecutionProvider).toBe('cpu');
-        expect(at(spec, 'tolerations')).toBeUndefined();
+  it.skipIf(!hasKustomize).each(KUSTOMIZE_SETS)(
+    '%s: consumers hold a GPU only in the gpu overlays, and are priced and run for it',
+    (dir) => {
+      const built = kustomize(dir);
+      const data = at<Record<string, string>>(
+        built.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'batchinfer-config'),
+        'data',
+      );
+      for (const obj of built.filter((o) => ['producer', 'consumer'].includes(containersOf(o)[0]?.args?.[0] ?? ''))) {
+        const [container] = containersOf(obj);
+        const role = container?.args?.[0];
+        // The configuration the container starts with: the ConfigMap, overridden by its own env.
+        const env = Object.fromEntries((container?.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+        const config = loadConfig({ ...data, ...env });
+        const gpus = container?.resources?.limits?.['nvidia.com/gpu'];
+        const spec = podSpec(obj);
+        if (dir.endsWith('gpu') && role === 'consumer') {
+          expect(gpus).toBe('1');
+          // Priced by the limit it runs under, on the provider that uses it.
+          expect(config.gpuLimit).toBe(Number(gpus));
+          expect(config.costPerGpuHour).toBeGreaterThan(0);
+          expect(config.onnxExecutionProvider).toBe('cuda');
+          expect(at(spec, 'nodeSelector')).toEqual({ 'nvidia.com/gpu.present': 'true' });
+          expect(at(spec, 'tolerations')).toEqual([{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+          // The CPU and memory limits and their prices are untouched.
+          expect(container?.resources?.limits).toMatchObject({ cpu: '500m', memory: '512Mi' });
+        } else {
+          expect(gpus, `${dir} ${role}`).toBeUndefined();
+          expect(config.gpuLimit).toBe(0);
+          expect(config.onnxExecutionProvider).toBe('cpu');
+          expect(at(spec, 'tolerations')).toBeUndefined();
+        }
       }
-    }
-  });
+    },
+  );
 
-  it.skipIf(!hasKustomize).each(SETS.map((dir) => [dir]))(
+  it.skipIf(!hasKustomize).each(KUSTOMIZE_SETS.map((dir) => [dir]))(
     '%s applies no example secret (examples live in k8s/examples/, applied by hand)',
     (dir) => {
       const examples = kustomize(dir).filter((o) => o.kind === 'Secret' || (o.metadata.annotations ?? {})['batchinfer.dev/example-values']);

@@ -15,6 +15,7 @@ import { SCALE_QUERY, QUEUE_DEPTH_METRIC } from '../../src/shared/scaling.js';
 import { expandTimePlaceholders } from '../../src/shared/time-template.js';
 import { ROOT } from '../helpers/cli.js';
 import {
+  KUSTOMIZE_SETS,
   MODELS,
   at,
   containersOf,
@@ -385,18 +386,6 @@ describe('the pieces fit', () => {
   });
 });
 
-/** What users apply with `kubectl apply -k`: the two variants, each with its output-pvc, s3-compatible and gpu overlays. */
-const TOP_LEVEL_SETS = [
-  'k8s',
-  'knative',
-  'k8s/output-pvc',
-  'knative/output-pvc',
-  'k8s/s3-compatible',
-  'knative/s3-compatible',
-  'k8s/gpu',
-  'knative/gpu',
-];
-
 describe('kustomizations', () => {
   const kustomizations = manifestFiles().filter((f) => path.basename(f) === 'kustomization.yaml');
 
@@ -414,7 +403,7 @@ describe('kustomizations', () => {
       (f) =>
         !listed.has(f) &&
         !f.startsWith('k8s/examples/') &&
-        ![...TOP_LEVEL_SETS, 'knative/broker-trigger'].map((dir) => `${dir}/kustomization.yaml`).includes(f),
+        ![...KUSTOMIZE_SETS, 'knative/broker-trigger'].map((dir) => `${dir}/kustomization.yaml`).includes(f),
     );
     expect(unlisted).toEqual([]);
   });
