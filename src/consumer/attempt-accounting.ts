@@ -74,19 +74,17 @@ export class AttemptAccounting {
   }
 
   /**
-   * True when the chunk was already accounted by an earlier run: a resumed ingest enqueues
-   * again the chunks its first attempt enqueued (their jobs were removed when done), and a
-   * consumer killed right after accounting leaves its job to run again. Running it again would
-   * book its cost twice. Its earlier run may have died before closing the batch, so the batch
-   * is closed here when every chunk is in.
+   * For a chunk already accounted by an earlier run, which is not run again: a resumed ingest
+   * enqueues again the chunks its first attempt enqueued (their jobs were removed when done),
+   * and a consumer killed right after accounting leaves its job to run again. Running it again
+   * would book its cost twice. Its earlier run may have died before closing the batch, so the
+   * batch is closed here when every chunk is in.
    */
-  async alreadyAccounted(chunk: ChunkData): Promise<boolean> {
+  async settleAccounted(chunk: ChunkData): Promise<void> {
     const { store, closer } = this.options;
-    if (!(await store.isChunkAccounted(chunk.batchId, chunk.chunkIndex))) return false;
     const view = await store.get(chunk.batchId);
     const { total, completed, failed } = view?.chunks ?? { total: null, completed: 0, failed: 0 };
     if (view?.status === 'running' && total !== null && completed + failed >= total) await closer.close(chunk.batchId);
-    return true;
   }
 
   /** An attempt's usage and timings, with its allocated cost; nothing when already accounted. */

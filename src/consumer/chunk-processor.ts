@@ -141,12 +141,13 @@ export class ChunkProcessor {
   ): Promise<ChunkOutcome> {
     const { accounting } = this.options;
     const log = this.options.logger.child({ batch_id: chunk.batchId, chunk_index: chunk.chunkIndex, job_id: job.id });
-    const state = await this.options.store.getState(chunk.batchId);
+    const state = await this.options.store.getChunkState(chunk.batchId, chunk.chunkIndex);
     if (!state || state.halted) {
       log.info({ status: state?.status ?? 'unknown' }, 'chunk skipped: batch is gone or halted');
       return 'skipped';
     }
-    if (await accounting.alreadyAccounted(chunk)) {
+    if (state.chunkAccounted) {
+      await accounting.settleAccounted(chunk);
       log.info('chunk skipped: already accounted (enqueued again by a resumed ingest, or its consumer died after accounting)');
       return 'skipped';
     }

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import { BatchLifecycle } from './batch-lifecycle.js';
 import { BatchViews } from './batch-views.js';
-import type { BatchState, SummaryInputs } from './batch-views.js';
+import type { BatchState, ChunkState, SummaryInputs } from './batch-views.js';
 import { ChunkAccounting } from './chunk-accounting.js';
 import type { ChunkResult, CloseSignal, FailedAttempt } from './chunk-accounting.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
@@ -127,9 +127,9 @@ export class BatchStore {
     return this.views.accountedChunks(id);
   }
 
-  /** @see BatchViews.isChunkAccounted */
-  isChunkAccounted(id: string, chunkIndex: number): Promise<boolean> {
-    return this.views.isChunkAccounted(id, chunkIndex);
+  /** @see BatchViews.getChunkState */
+  getChunkState(id: string, chunkIndex: number): Promise<ChunkState | null> {
+    return this.views.getChunkState(id, chunkIndex);
   }
 
   /** @see BatchViews.listIngesting */

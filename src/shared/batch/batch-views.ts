@@ -33,6 +33,25 @@ export interface BatchState {
   modelError?: ModelFailure;
 }
 
+/** A batch's state as one of its chunks finds it. */
+export interface ChunkState extends BatchState {
+  /** The chunk's result is accounted already (an earlier run of it ended). */
+  chunkAccounted: boolean;
+}
+
+const STATE_FIELDS = ['status', 'halted', 'labels', MODEL_ERROR_FIELD] as const;
+
+function toState([status, halted, labels, modelError]: (string | null)[]): BatchState | null {
+  if (!status) return null;
+  const state: BatchState = {
+    status: status as BatchStatus,
+    halted: halted === '1',
+    labels: labels ? (JSON.parse(labels) as Record<string, string>) : {},
+  };
+  if (modelError) state.modelError = JSON.parse(modelError) as ModelFailure;
+  return state;
+}
+
 export class BatchViews {
   constructor(
     private readonly redis: Redis,
@@ -75,15 +94,24 @@ export class BatchViews {
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */
   async getState(id: string): Promise<BatchState | null> {
-    const [status, halted, labels, modelError] = await this.redis.hmget(this.batchKey(id), 'status', 'halted', 'labels', MODEL_ERROR_FIELD);
-    if (!status) return null;
-    const state: BatchState = {
-      status: status as BatchStatus,
-      halted: halted === '1',
-      labels: labels ? (JSON.parse(labels) as Record<string, string>) : {},
-    };
-    if (modelError) state.modelError = JSON.parse(modelError) as ModelFailure;
-    return state;
+    return toState(await this.redis.hmget(this.batchKey(id), ...STATE_FIELDS));
+  }
+
+  /**
+   * The batch's state and whether one of its chunks is already accounted (it ran to an end,
+   * succeeded or failed for good), in one round trip: what a consumer reads before each chunk.
+   */
+  async getChunkState(id: string, chunkIndex: number): Promise<ChunkState | null> {
+    const results = await this.redis
+      .pipeline()
+      .hmget(this.batchKey(id), ...STATE_FIELDS)
+      .hexists(batchKeys(this.prefix, id).chunks, String(chunkIndex))
+      .exec();
+    const [[stateErr, fields], [accountedErr, accounted]] = results as [[Error | null, (string | null)[]], [Error | null, number]];
+    const err = stateErr ?? accountedErr;
+    if (err) throw err;
+    const state = toState(fields);
+    return state && { ...state, chunkAccounted: accounted === 1 };
   }
 
   /** Figures `manifest.json` needs beyond the view: prediction and latency totals, the first failure. */
@@ -104,11 +132,6 @@ export class BatchViews {
   /** Indexes of the chunks whose result is accounted (succeeded or failed). */
   async accountedChunks(id: string): Promise<Set<number>> {
     return new Set((await this.redis.hkeys(batchKeys(this.prefix, id).chunks)).map(Number));
-  }
-
-  /** True when the chunk's result is accounted (it ran to an end, succeeded or failed for good). */
-  async isChunkAccounted(id: string, chunkIndex: number): Promise<boolean> {
-    return (await this.redis.hexists(batchKeys(this.prefix, id).chunks, String(chunkIndex))) === 1;
   }
 
   /** Ids of batches still ingesting, oldest first (at most `limit`). */
