@@ -9,6 +9,10 @@ import { EXIT } from './exit-codes.js';
 import type { ExitCode } from './exit-codes.js';
 import { formatCount, formatDuration, formatRate, formatTime, formatUsd, formatUsdPerMillion } from './human-format.js';
 
+/** Why CPU used can exceed CPU allocated: cost is priced at CPU_LIMIT, which consumers outside Kubernetes are not held to. */
+const OVER_LIMIT_NOTE =
+  'efficiency above 1 means the consumers used more CPU than the CPU_LIMIT their cost is priced at (they ran without that limit)';
+
 /** The failure reason as one line: `CODE: message (chunk N, K attempt(s))`. */
 export function failureReason(view: Pick<BatchView, 'error'>): string | undefined {
   return view.error ? describeBatchError(view.error) : undefined;
@@ -62,7 +66,10 @@ export function describeBatch(view: BatchView, extras: ReportExtras = {}): strin
   if (cost.allocatedCpuSeconds > 0) {
     const eff = cost.efficiency === null ? '' : `, efficiency ${cost.efficiency.toFixed(2)}`;
     lines.push(`  cpu:     ${cost.cpuSeconds.toFixed(2)} s used of ${cost.allocatedCpuSeconds.toFixed(2)} s allocated${eff}`);
-    if (extras.cpuNote) lines.push(`           ${extras.cpuNote}`);
+    // An efficiency above 1 is explained wherever it shows (`status` of a batch whose consumers ran
+    // without the CPU limit its cost is priced at), not only where the caller knows why (`run`).
+    const note = extras.cpuNote ?? (cost.efficiency !== null && cost.efficiency > 1 ? OVER_LIMIT_NOTE : undefined);
+    if (note) lines.push(`           ${note}`);
   }
   const rate = done > 0 ? ` (${formatRate(done, seconds)})` : '';
   lines.push(
