@@ -1,10 +1,11 @@
 // Issue 14 (splits): the producer queues a dataset with no consumer running, on the split
-// path (this build) and on the copy path (a build of main, where every record travels in
-// Redis), in the same run and on the same file. Reports Redis bytes per dataset byte, the
+// path (the default: a window of splits queued, consumers queue the rest), on the split path
+// with every split queued, and on the copy path (INGEST_SPLITS=false with no window: every
+// record travels in Redis, as before splits), in the same run and on the same file. Reports Redis bytes per dataset byte, the
 // producer's peak RSS and time to queue; then consumers drain the split batch and the
 // outputs are checked (every id exactly once). Also the streaming fallback (the same file
 // gzipped): Redis holds a window of chunks (INGEST_WINDOW_CHUNKS), not the dataset.
-// Usage: npm run build && node bench/splits-vs-copy.mjs [records=4000000] [mainCli=<path to main's dist/bundle/cli.js>]
+// Usage: npm run build && node bench/splits-vs-copy.mjs [records=4000000]
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -16,7 +17,6 @@ import { Redis } from 'ioredis';
 import { CLI, DATA, ROOT, generateJsonl, machine, parseInfo, peakRssMiB } from './lib.mjs';
 
 const records = Number(process.argv[2] ?? 4_000_000);
-const mainCli = process.argv[3];
 const { startLocalRedis } = await import(pathToFileURL(path.join(ROOT, 'dist', 'cli', 'local-redis.js')).toString());
 const file = await generateJsonl(path.join(DATA, `ingest-${records}.jsonl`), records);
 const gz = `${file}.gz`;
@@ -71,7 +71,13 @@ async function queue(cli, dataset, label, { drain = false, env = {} } = {}) {
     peakUsed = Math.max(peakUsed, parseInfo(await client.info('memory')).used_memory - before);
     if (v.status !== 'ingesting') break;
     // A windowed ingest never finishes without consumers: stop once it has stopped growing.
-    if (env.INGEST_WINDOW_CHUNKS && v.chunks.enqueued >= Number(env.INGEST_WINDOW_CHUNKS) && ++stable > 10) break;
+    if (
+      env.INGEST_WINDOW_CHUNKS &&
+      Number(env.INGEST_WINDOW_CHUNKS) < 1e6 &&
+      v.chunks.enqueued >= Number(env.INGEST_WINDOW_CHUNKS) &&
+      ++stable > 10
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = v.ingestedAt ? (Date.parse(v.ingestedAt) - Date.parse(v.createdAt)) / 1000 : (Date.now() - started) / 1000;
@@ -115,13 +121,17 @@ async function queue(cli, dataset, label, { drain = false, env = {} } = {}) {
 
 console.log(`machine: ${machine()}`);
 console.log(`dataset: ${records} records, ${(rawBytes / 1e6).toFixed(1)} MB (${path.relative(ROOT, file)})`);
-const splits = await queue(CLI, file, 'split path (this build)', { drain: !process.env.NO_DRAIN });
-if (mainCli) {
-  const copy = await queue(mainCli, file, 'copy path (main)');
-  console.log(
-    `ratios split / copy: Redis ${(splits.used / copy.used).toFixed(4)}×, producer RSS ${(splits.rss / copy.rss).toFixed(2)}×, ` +
-      `time to queue ${(splits.seconds / copy.seconds).toFixed(3)}×`,
-  );
-}
+const splits = await queue(CLI, file, 'split path, window of INGEST_WINDOW_SPLITS=1024 (default)', { drain: !process.env.NO_DRAIN });
+const unwindowed = await queue(CLI, file, 'split path, every split queued (INGEST_WINDOW_SPLITS=1000000)', {
+  env: { INGEST_WINDOW_SPLITS: '1000000' },
+});
+// The baseline: the same build copying every record into Redis, as before splits (no window).
+const copy = await queue(CLI, file, 'copy path (INGEST_SPLITS=false, INGEST_WINDOW_CHUNKS=1000000)', {
+  env: { INGEST_SPLITS: 'false', INGEST_WINDOW_CHUNKS: '1000000' },
+});
+const ratios = (a, b) =>
+  `Redis ${(a.used / b.used).toFixed(4)}×, producer RSS ${(a.rss / b.rss).toFixed(2)}×, time to queue ${(a.seconds / b.seconds).toFixed(3)}×`;
+console.log(`ratios windowed split / copy: ${ratios(splits, copy)}`);
+console.log(`ratios windowed split / every split queued: ${ratios(splits, unwindowed)}`);
 await queue(CLI, gz, 'streaming fallback (gzip), INGEST_WINDOW_CHUNKS=256', { env: { INGEST_WINDOW_CHUNKS: '256' } });
 await rm(out, { recursive: true, force: true });

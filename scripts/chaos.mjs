@@ -5,7 +5,7 @@
 // restarted, as its pod would be) and Redis is restarted cleanly and SIGKILLed. Then it checks
 // the output (every record exactly once, counts exact) and the cost (each chunk booked once).
 //
-//   npm run build && node scripts/chaos.mjs [--records 100000] [--chunk-size 1000]
+//   npm run build && node scripts/chaos.mjs [--records 100000] [--chunk-size 1000] [--window-splits 16]
 //       [--kills 3] [--redis-restarts 1] [--redis-kills 1] [--delay-ms 300] [--dataset FILE]
 //       [--output DIR] [--json]
 //
@@ -31,6 +31,7 @@ const { values: opts } = parseArgs({
   options: {
     records: { type: 'string', default: '100000' },
     'chunk-size': { type: 'string', default: '1000' },
+    'window-splits': { type: 'string', default: '16' },
     kills: { type: 'string', default: '3' },
     'redis-restarts': { type: 'string', default: '1' },
     'redis-kills': { type: 'string', default: '1' },
@@ -218,6 +219,8 @@ const baseEnv = {
   DATASET_ALLOWED_SCHEMES: 'file',
   MODEL_ROOT: work,
   CHUNK_SIZE: String(CHUNK_SIZE),
+  // A small window: most splits are queued by the consumers being killed, not by the producer.
+  INGEST_WINDOW_SPLITS: opts['window-splits'],
   // Short locks: a killed consumer's chunk is taken up again within ~2.5 s.
   CHUNK_LOCK_DURATION_MS: '2000',
   CHUNK_STALLED_INTERVAL_MS: '500',

@@ -18,6 +18,7 @@ import { describeBatchError } from '../shared/batch/batch-error.js';
 import type { Manifest } from '../shared/batch/batch-closer.js';
 import { LabelValues } from '../shared/batch/label-values.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
+import { SplitWindow } from '../shared/batch/split-window.js';
 import { SplitLineLedger } from '../shared/batch/split-lines.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import { createChunkQueue } from '../shared/events/chunk-queue.js';
@@ -183,7 +184,8 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
     // The lease keeps producers sharing this Redis and prefix from taking the ingest over.
     const leases = new IngestLeases(redis, prefix, { leaseMs: config.ingestLeaseMs, maxAttempts: config.ingestAttempts });
     const labelValues = new LabelValues(redis, prefix, config.metricLabelValuesMax);
-    service = new BatchService({ queue, store, closer, config: runConfig, logger, leases, labelValues });
+    const splitWindow = new SplitWindow(redis, queue, prefix, config.batchTtlSeconds);
+    service = new BatchService({ queue, splitWindow, store, closer, config: runConfig, logger, leases, labelValues });
 
     pool = new ConsumerPool(
       options.consumers,

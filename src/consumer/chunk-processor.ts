@@ -12,6 +12,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../shared/batch/batch-store.js';
 import type { SplitLineLedger } from '../shared/batch/split-lines.js';
+import type { SplitWindow } from '../shared/batch/split-window.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { BatchinferError, ModelError, OutputRefusedError } from '../shared/errors.js';
 import { InvalidChunkEventError, readChunkEvent } from '../shared/events/chunk-event.js';
@@ -39,6 +40,8 @@ export interface ChunkProcessorOptions {
   accounting: AttemptAccounting;
   /** Where split chunks' line counts go (required to read splits). */
   splitLines?: SplitLineLedger;
+  /** Queues the next splits of a batch's window as its splits are taken up. */
+  splitWindow?: SplitWindow;
 }
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
@@ -155,6 +158,8 @@ export class ChunkProcessor {
     const attempt = await accounting.begin(job, log);
     if (attempt.waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(attempt.waitSeconds * 1000));
     try {
+      // First, whatever this attempt's fate: every split taken up keeps the window queued.
+      if (chunk.split) await this.options.splitWindow?.topUp(chunk.batchId, chunk.chunkIndex);
       // A model failure another chunk met fails this one fast, through the same accounting.
       if (modelError) throw new ModelError(modelError.message, { code: modelError.code });
       await this.run(chunk, attempt, log, signal);

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
 import { SplitLineLedger } from '../shared/batch/split-lines.js';
+import { SplitWindow } from '../shared/batch/split-window.js';
+import { createChunkQueue } from '../shared/events/chunk-queue.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import type { ChunkEventJson } from '../shared/events/chunk-event.js';
 import { readChunkEvent } from '../shared/events/chunk-event.js';
@@ -46,6 +48,8 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const storeRedis = createRedis(redisEndpoint(config), 'worker');
   const workerRedis = createRedis(redisEndpoint(config), 'worker');
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
+  // Consumers queue the next splits of a batch's window (split-window.ts); job options come from its plan.
+  const windowQueue = createChunkQueue(storeRedis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
   const splitLines = new SplitLineLedger(storeRedis, config.queuePrefix, config.batchTtlSeconds);
   const closer = new BatchCloser(store, logger, config.outputUrl, splitLines);
   installCompletionEvents(closer, config, logger);
@@ -62,6 +66,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       maxLineBytes: config.maxLineBytes,
     }),
     splitLines,
+    splitWindow: new SplitWindow(storeRedis, windowQueue, config.queuePrefix, config.batchTtlSeconds),
     pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio, modelBatchSize: config.modelBatchSize }),
     accounting: new AttemptAccounting({
       store,
@@ -151,6 +156,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       }
       await heartbeat.stop();
       await health.close();
+      await windowQueue.close();
       await Promise.all([storeRedis.quit(), workerRedis.quit()]);
     },
   };

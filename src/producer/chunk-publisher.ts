@@ -1,13 +1,10 @@
 /**
- * Publishing chunk events to the queue in bulk, for both ingest paths (records carried in the
- * events, and split descriptors). Progress is set (not added) after each bulk, so a bulk
- * resent after a reconnect cannot count twice.
+ * Publishing the streaming path's chunk events (records carried in the events) to the queue
+ * in bulk, within a window of chunks not yet done. Progress is set (not added) after each
+ * bulk, so a bulk resent after a reconnect cannot count twice. (Split batches are queued by
+ * `split-window.ts`.)
  */
-import { context, SpanKind } from '@opentelemetry/api';
-import { buildChunkEvent } from '../shared/events/chunk-event.js';
-import { chunkJobId } from '../shared/events/chunk-queue.js';
-import { CHUNK_QUEUE } from '../shared/batch/keys.js';
-import { ATTR, inSpan, MESSAGING } from '../shared/observability/tracing.js';
+import { sendChunks } from '../shared/events/chunk-send.js';
 import type { ChunkData } from '../shared/types.js';
 import type { IngestDeps } from './ingest.js';
 
@@ -15,9 +12,8 @@ import type { IngestDeps } from './ingest.js';
 const CHUNKS_PER_BULK = 16;
 
 /**
- * Publishes chunks in bulk; `flush` must be awaited before more are added past the limit.
- * Each bulk is one PRODUCER span (`send chunks`, OTel messaging conventions); its context is
- * the one every chunk event of the bulk carries, so consumers' chunk spans descend from it.
+ * Publishes chunks in bulk (one `send chunks` span each, `chunk-send.ts`); `flush` must be
+ * awaited before more are added past the limit.
  */
 export class ChunkPublisher {
   private pending: ChunkData[] = [];
@@ -70,36 +66,8 @@ export class ChunkPublisher {
     const records = this.pendingRecords;
     this.pending = [];
     this.pendingRecords = 0;
-    const first = chunks[0]?.chunkIndex ?? 0;
     await this.waitForRoom(chunks.length);
-    await inSpan(
-      `send ${CHUNK_QUEUE}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          [MESSAGING.system]: MESSAGING.bullmq,
-          [MESSAGING.operationType]: 'send',
-          [MESSAGING.operationName]: 'send',
-          [MESSAGING.destination]: CHUNK_QUEUE,
-          [MESSAGING.batchMessageCount]: chunks.length,
-          ...(chunks.length === 1 ? { [MESSAGING.messageId]: chunkJobId(this.batchId, first) } : {}),
-          [ATTR.batchId]: this.batchId,
-          [ATTR.chunkIndex]: first,
-          [ATTR.chunkRecords]: records,
-        },
-      },
-      async () => {
-        // Built here, inside the send span, so each event carries the span's context.
-        const ctx = context.active();
-        await this.deps.queue.addBulk(
-          chunks.map((chunk) => ({
-            name: 'chunk' as const,
-            data: buildChunkEvent(chunk, ctx),
-            opts: { jobId: chunkJobId(chunk.batchId, chunk.chunkIndex) },
-          })),
-        );
-      },
-    );
+    await sendChunks(this.deps.queue, this.batchId, chunks, { records });
     this.publishedChunks += chunks.length;
     this.publishedRecords += records;
     await this.deps.store.setIngestProgress(this.batchId, this.publishedChunks, this.publishedRecords);

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch/batch-closer.js';
 import type { BatchStore } from '../shared/batch/batch-store.js';
 import type { ChunkQueue } from '../shared/events/chunk-queue.js';
+import type { SplitWindow } from '../shared/batch/split-window.js';
 import type { Config } from '../shared/config/config.js';
 import { DEFAULT_SCHEMA } from '../shared/formats/record-format.js';
 import { formatNamed } from '../shared/formats/registry.js';
@@ -30,6 +31,8 @@ const IDLE_TIMEOUT_MS = 60_000;
 
 export interface IngestDeps {
   queue: ChunkQueue;
+  /** Where split plans are stored and their first window queued. */
+  splitWindow: SplitWindow;
   store: BatchStore;
   closer: BatchCloser;
   config: Config;

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { BatchCloser } from '../shared/batch/batch-closer.js';
 import { BatchStore } from '../shared/batch/batch-store.js';
 import { SplitLineLedger } from '../shared/batch/split-lines.js';
+import { SplitWindow } from '../shared/batch/split-window.js';
 import { installCompletionEvents } from '../shared/events/completion-hook.js';
 import { createChunkQueue } from '../shared/events/chunk-queue.js';
 import type { Config } from '../shared/config/config.js';
@@ -39,7 +40,8 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     onRenewError: (err) => logger.warn({ err }, 'could not renew an ingest lease'),
   });
   const labelValues = new LabelValues(redis, config.queuePrefix, config.metricLabelValuesMax);
-  const service = new BatchService({ queue, store, closer, config, logger, leases, labelValues });
+  const splitWindow = new SplitWindow(redis, queue, config.queuePrefix, config.batchTtlSeconds);
+  const service = new BatchService({ queue, splitWindow, store, closer, config, logger, leases, labelValues });
   // Resumes ingests whose producer died: now (a restarted producer) and every half lease.
   const recovery = new IngestRecovery({ store, closer, leases, service, logger });
   recovery.start();

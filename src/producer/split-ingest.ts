@@ -1,7 +1,7 @@
 /**
  * The split path of ingest: stat the dataset (one object, or every object of a folder),
- * plan each into splits, and queue one chunk event per split. No record travels through
- * Redis: a chunk event is a few hundred bytes whatever the dataset's size. Returns
+ * plan each into splits, store the plan and queue its first window (`split-window.ts`). No
+ * record travels through Redis, and only a window of splits is queued at a time. Returns
  * undefined when the dataset must be streamed instead (see `split-planner.ts`).
  */
 import { createHash } from 'node:crypto';
@@ -10,10 +10,9 @@ import { DatasetError } from '../shared/errors.js';
 import type { DatasetSource, OpenOptions, SourceEntry } from '../shared/io/sources/dataset-source.js';
 import { sourceFor } from '../shared/io/sources/registry.js';
 import { redactUrl } from '../shared/observability/redact.js';
-import type { BatchRequest, ChunkData } from '../shared/types.js';
-import { ChunkPublisher } from './chunk-publisher.js';
+import type { BatchRequest } from '../shared/types.js';
 import type { DatasetVersionCheck, IngestDeps, IngestResult } from './ingest.js';
-import { planObject } from './split-planner.js';
+import { planObject, plannedObject } from './split-planner.js';
 import type { SplitPlan } from './split-planner.js';
 
 /** One input object: where, its size and version, and whether it can be read in ranges. */
@@ -93,31 +92,27 @@ export async function ingestSplits(
     throw changed(request, versionCheck.expectedVersion, version);
   }
   await versionCheck.onVersion?.(version);
-  // A resumed ingest plans the same splits (same version, same sample) and skips those done.
-  const accounted = versionCheck.expectedVersion !== undefined ? await deps.store.accountedChunks(batchId) : new Set<number>();
-  const publisher = new ChunkPublisher(deps, batchId, accounted);
-  let chunkIndex = 0;
-  let records = 0;
-  for (const plan of plans) {
-    const perSplit = plan.count > 0 ? plan.estimatedRecords / plan.count : 0;
-    for (const split of plan.splits()) {
-      options.signal.throwIfAborted();
-      const chunk: ChunkData = {
-        batchId,
-        chunkIndex: chunkIndex++,
-        firstLine: 1,
-        split,
-        format: request.format,
-        model: request.model,
-        outputUrl: request.outputUrl,
-      };
-      if (plan.header) chunk.header = plan.header;
-      if (request.schema) chunk.schema = request.schema;
-      await publisher.add(chunk, Math.round(perSplit));
-    }
-    records += plan.estimatedRecords;
-  }
-  await publisher.flush();
-  log.info({ objects: objects.length, splits: chunkIndex, bytes: total }, 'dataset planned into splits');
-  return { chunks: chunkIndex, records };
+  const splits = plans.reduce((sum, plan) => sum + plan.count, 0);
+  const records = plans.reduce((sum, plan) => sum + plan.estimatedRecords, 0);
+  // The plan is stored and its first window queued; consumers queue the rest as they go, so
+  // Redis never holds every split and this ingest ends here, whatever the dataset's size. A
+  // resumed ingest stores the same plan and queues nothing twice (the cursor stays).
+  const plan = await deps.splitWindow.store({
+    batchId,
+    format: request.format,
+    model: request.model,
+    outputUrl: request.outputUrl,
+    ...(request.schema ? { schema: request.schema } : {}),
+    objects: plans.map(plannedObject),
+    total: splits,
+    window: config.ingestWindowSplits,
+    attempts: config.chunkAttempts,
+    backoffMs: config.chunkBackoffMs,
+    recordsPerSplit: splits > 0 ? records / splits : 0,
+  });
+  options.signal.throwIfAborted();
+  const queued = await deps.splitWindow.fill(plan, plan.window);
+  await deps.store.setIngestProgress(batchId, splits, records);
+  log.info({ objects: objects.length, splits, queued, bytes: total }, 'dataset planned into splits');
+  return { chunks: splits, records };
 }

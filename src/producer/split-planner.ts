@@ -15,7 +15,7 @@ import type { RecordSchema } from '../shared/formats/record-format.js';
 import { formatNamed } from '../shared/formats/registry.js';
 import type { FormatName } from '../shared/formats/registry.js';
 import type { DatasetSource, OpenOptions, SourceStat } from '../shared/io/sources/dataset-source.js';
-import type { SplitDescriptor } from '../shared/types.js';
+import type { PlannedObject } from '../shared/batch/split-window.js';
 
 /** Bytes read from an object's start to estimate its bytes per line. */
 export const SAMPLE_BYTES = 256 * 1024;
@@ -39,15 +39,10 @@ export interface PlanObjectInput {
 }
 
 /** An object planned into splits. */
-export interface SplitPlan {
+export interface SplitPlan extends PlannedObject {
   kind: 'splits';
-  /** The CSV header, read once here; it travels in every chunk event of the object. */
-  header?: string[];
-  /** How many splits {@link SplitPlan.splits} yields. */
-  count: number;
   /** Records the object holds, estimated from the sample (exact once the batch closes). */
   estimatedRecords: number;
-  splits(): Generator<SplitDescriptor>;
 }
 
 /** An object that must be streamed, and why (for the log). */
@@ -150,28 +145,34 @@ export async function planObject(input: PlanObjectInput): Promise<ObjectPlan> {
   const splitBytes = Math.max(1, Math.min(MAX_SPLIT_BYTES, Math.ceil(bytesPerLine * input.chunkSize)));
   const dataBytes = Math.max(0, size - dataStart);
   const count = Math.ceil(dataBytes / splitBytes);
-  const source = input.url.toString();
-  const fileIndex = input.fileIndex;
   const plan: SplitPlan = {
     kind: 'splits',
+    source: input.url.toString(),
+    version,
+    size,
+    fileIndex: input.fileIndex,
+    dataStart,
+    lineBase,
+    splitBytes,
     count,
     estimatedRecords: Math.round(dataBytes / bytesPerLine),
-    *splits() {
-      for (let i = 0; i < count; i++) {
-        const start = dataStart + i * splitBytes;
-        yield {
-          source,
-          version,
-          size,
-          start,
-          end: Math.min(size, start + splitBytes),
-          splitIndex: i,
-          fileIndex,
-          lineBase: i === 0 ? lineBase : 0,
-        };
-      }
-    },
   };
   if (header) plan.header = header;
   return plan;
+}
+
+/** What the stored plan keeps of an object's plan. */
+export function plannedObject(plan: SplitPlan): PlannedObject {
+  const object: PlannedObject = {
+    source: plan.source,
+    version: plan.version,
+    size: plan.size,
+    fileIndex: plan.fileIndex,
+    dataStart: plan.dataStart,
+    lineBase: plan.lineBase,
+    splitBytes: plan.splitBytes,
+    count: plan.count,
+  };
+  if (plan.header) object.header = plan.header;
+  return object;
 }

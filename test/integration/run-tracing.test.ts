@@ -58,6 +58,34 @@ describe('batchinfer run with tracing', () => {
     }
   });
 
+  it('is one trace for a split batch queued a window at a time: splits consumers queue hang off the planning span too', async () => {
+    const data = await writeJsonlDataset(path.join(dir, 'window.jsonl'), 400);
+    const before = new Set(receiver.spans.map((s) => s.spanId));
+    const run = await runCli(
+      ['run', data.path, '--output', path.join(dir, 'window-out'), '--chunk-size', '20', '--consumers', '1', '--json'],
+      {
+        env: { REDIS_URL: redis.url, ...receiver.env(), INGEST_WINDOW_SPLITS: '2' },
+      },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const { id, chunks } = JSON.parse(run.stdout) as { id: string; chunks: { total: number } };
+    expect(chunks.total).toBeGreaterThan(10);
+    const spans = receiver.spans.filter((s) => !before.has(s.spanId));
+    const root = spans.find((s) => s.name === 'batchinfer run');
+    expect(root?.attributes).toMatchObject({ 'batchinfer.batch.id': id });
+    expect(spans.filter((s) => s.traceId !== root?.traceId).map((s) => s.name)).toEqual([]);
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    const plan = spans.filter((s) => s.name === 'batchinfer.dataset.plan');
+    expect(plan).toHaveLength(1);
+    const sends = spans.filter((s) => s.name === 'send chunks');
+    // The producer queued the first window; the consumer queued the rest, in its own sends.
+    expect(sends.filter((s) => s.resource['service.name'] === 'batchinfer-consumer').length).toBeGreaterThan(0);
+    for (const send of sends) expect(send.parentSpanId).toBe(plan[0]?.spanId);
+    const processed = spans.filter((s) => s.name === 'process chunks');
+    expect(processed).toHaveLength(chunks.total);
+    for (const span of processed) expect(byId.get(span.parentSpanId ?? '')?.name).toBe('send chunks');
+  });
+
   it('exports with the default protocol (OTLP/HTTP protobuf) when only an endpoint is set', async () => {
     const data = await writeJsonlDataset(path.join(dir, 'proto.jsonl'), 20);
     const before = receiver.protobuf.requests;

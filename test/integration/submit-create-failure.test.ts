@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchService } from '../../src/producer/batch-service.js';
 import { BatchCloser } from '../../src/shared/batch/batch-closer.js';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { SplitWindow } from '../../src/shared/batch/split-window.js';
 import { createChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import type { ChunkQueue } from '../../src/shared/events/chunk-queue.js';
 import { loadConfig } from '../../src/shared/config/config.js';
@@ -60,7 +61,11 @@ function service(redis: Redis, prefix: string): { service: BatchService; store: 
   const store = new BatchStore(redis, prefix, 3600);
   const queue = createChunkQueue(redis, { prefix, attempts: 1 });
   queues.push(queue);
-  return { service: new BatchService({ queue, store, closer: new BatchCloser(store, logger, config.outputUrl), config, logger }), store };
+  const splitWindow = new SplitWindow(redis, queue, prefix, 3600);
+  return {
+    service: new BatchService({ queue, splitWindow, store, closer: new BatchCloser(store, logger, config.outputUrl), config, logger }),
+    store,
+  };
 }
 
 describe('submitting a batch that cannot be stored', () => {

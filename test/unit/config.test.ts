@@ -46,6 +46,7 @@ describe('loadConfig', () => {
       chunkAttempts: 3,
       ingestSplits: true,
       ingestWindowChunks: 256,
+      ingestWindowSplits: 1024,
       chunkBackoffMs: 1000,
       chunkLockDurationMs: 30_000,
       chunkStalledIntervalMs: 15_000,
@@ -302,6 +303,7 @@ describe('loadConfig', () => {
       chunkAttempts: number;
       ingestSplits: boolean;
       ingestWindowChunks: number;
+      ingestWindowSplits: number;
       chunkBackoffMs: number;
       chunkLockDurationMs: number;
       chunkStalledIntervalMs: number;
@@ -342,7 +344,7 @@ describe('loadConfig', () => {
       recordSampleRatio: number;
     }>();
     // And at run time: every field is there, the Knative ones too when Knative sets nothing.
-    expect(Object.keys(loadConfig({})).length).toBe(55);
+    expect(Object.keys(loadConfig({})).length).toBe(56);
     expect(Object.keys(loadConfig({}).knative).sort()).toEqual(['configuration', 'revision', 'service']);
   });
 

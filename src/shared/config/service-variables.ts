@@ -127,8 +127,18 @@ export const CHUNK_VARIABLES = {
     doc: 'Chunks of a streamed dataset (gzip, http without ranges) queued and not yet done, at most: ingest waits for consumers past it.',
     note:
       'Streamed chunks carry their records, so Redis holds about this many chunks of data per streamed batch, never the dataset. ' +
-      'Split datasets (local files, s3 objects, http with ranges) queue only byte ranges and are not held back. ' +
+      'Split datasets have their own window, `INGEST_WINDOW_SPLITS`. ' +
       'Keep it above the number of chunks all consumers work on at once.',
+  }),
+  ingestWindowSplits: int('INGEST_WINDOW_SPLITS', {
+    services: INGESTERS,
+    default: 1024,
+    min: 2,
+    max: 1_000_000,
+    doc: 'Splits of a split dataset queued ahead of the consumers: the producer queues this many, and each consumer queues the next ones as it takes splits up.',
+    note:
+      'A queued split costs Redis about 1.5 kB whatever its size, so Redis holds a window of the plan, never all of it, and the producer is free once it planned. ' +
+      'Keep it above the number of chunks all consumers work on at once (KEDA scales on the splits waiting).',
   }),
   chunkAttempts: int('CHUNK_ATTEMPTS', {
     services: INGESTERS,

@@ -1,0 +1,70 @@
+/**
+ * A split batch is queued a window at a time (`INGEST_WINDOW_SPLITS`): the producer stores
+ * the plan, queues the first window and is done; consumers queue the rest as they take
+ * splits up. Redis holds a window of splits, never all of them, and the batch needs no
+ * producer once planned. Real producer and consumer processes, real Redis and files.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
+import { BatchStore } from '../../src/shared/batch/batch-store.js';
+import { splitWindowKey } from '../../src/shared/batch/split-window.js';
+import type { BatchView } from '../../src/shared/types.js';
+import { submitBatch, waitForBatch } from '../helpers/batches.js';
+import { writeJsonlDataset } from '../helpers/datasets.js';
+import { it } from '../helpers/fixtures.js';
+import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
+
+const WINDOW = 8;
+const CONSUMERS = 2;
+const CONCURRENCY = 2;
+
+it('queues a window of splits; with the producer gone, consumers queue the rest and every record arrives once', async ({
+  workDir,
+  serviceEnv,
+  services,
+  redisClient,
+  probeQueue,
+}) => {
+  const data = await writeJsonlDataset(path.join(workDir, 'windowed.jsonl'), 12_000, { bad: (line) => line % 499 === 0 });
+  const env = serviceEnv({ INGEST_WINDOW_SPLITS: String(WINDOW), CONSUMER_CONCURRENCY: String(CONCURRENCY) });
+  const producer = await services.start('producer', env);
+  const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), chunkSize: 100 });
+  const planned = await waitForBatch(
+    () => producer.url,
+    id,
+    (v) => v.status === 'running',
+    'planning to finish',
+  );
+  expect(planned.chunks.total).toBeGreaterThan(100);
+
+  // Planned and done: the plan is stored, only the window is queued.
+  const probe = probeQueue(env.QUEUE_PREFIX);
+  expect(await probe.queue.getWaitingCount()).toBe(WINDOW);
+  expect(await redisClient.hget(splitWindowKey(env.QUEUE_PREFIX, id), 'queued')).toBe(String(WINDOW));
+  await producer.stop('SIGKILL');
+
+  // Consumers alone finish the batch, never more than a window (and what they hold) queued.
+  for (let i = 0; i < CONSUMERS; i++) await services.start('consumer', env);
+  const store = new BatchStore(redisClient, env.QUEUE_PREFIX, 3600);
+  let most = 0;
+  let view: BatchView | null = null;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    view = await store.get(id);
+    if (view?.status === 'completed' || view?.status === 'failed') break;
+    const counts = await probe.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    most = Math.max(
+      most,
+      Object.values(counts).reduce((a, b) => a + b, 0),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  expect(view?.status).toBe('completed');
+  // Queued past the window: at most the chunks in hand, whose top-ups reach past the lowest one's.
+  expect(most).toBeLessThanOrEqual(WINDOW + CONSUMERS * CONCURRENCY);
+  expect(most).toBeGreaterThan(0);
+  expect(await redisClient.hget(splitWindowKey(env.QUEUE_PREFIX, id), 'queued')).toBe(String(planned.chunks.total));
+  const out = await readBatchOutput(path.join(workDir, 'out'), id);
+  expectEveryRecordOnce(out, data.expected, data.badLines, { view: view as BatchView });
+});
