@@ -22,14 +22,24 @@ function jsonValue(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** One record's output line (without the newline). */
+export function predictionLine(
+  id: RecordId,
+  prediction: Prediction,
+  probabilities?: readonly number[],
+  input?: Record<string, unknown>,
+): string {
+  const tail =
+    (probabilities === undefined ? '' : `,"probabilities":${JSON.stringify(probabilities)}`) +
+    (input === undefined ? '' : `,"input":${JSON.stringify(input)}`);
+  return `{"id":${jsonValue(id)},"prediction":${jsonValue(prediction)}${tail}}`;
+}
+
+/** A part's text: the lines, each ended by a newline. */
+export function joinLines(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
 export function predictionLines(records: readonly ScoredRecord[]): string {
-  const lines = new Array<string>(records.length + 1);
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i] as ScoredRecord;
-    const probabilities = record.probabilities === undefined ? '' : `,"probabilities":${JSON.stringify(record.probabilities)}`;
-    const input = record.input === undefined ? '' : `,"input":${JSON.stringify(record.input)}`;
-    lines[i] = `{"id":${jsonValue(record.id)},"prediction":${jsonValue(record.prediction)}${probabilities}${input}}`;
-  }
-  lines[records.length] = '';
-  return lines.join('\n');
+  return joinLines(records.map((r) => predictionLine(r.id, r.prediction, r.probabilities, r.input)));
 }

@@ -13,32 +13,34 @@ import { ModelError } from '../shared/errors.js';
 import type { Model, PredictOptions, Scores } from '../shared/models/model.js';
 import type { Prediction, RecordErrorCode } from '../shared/types.js';
 
-/** A record the model scored. */
-export interface RecordScore {
-  prediction: Prediction;
-  probabilities?: number[];
-}
-
 /** A record the model could not score. */
 export interface RecordScoreError {
   code: Extract<RecordErrorCode, 'NON_FINITE_PREDICTION' | 'PREDICTION_FAILED'>;
   error: string;
 }
 
-export type ScoreOutcome = RecordScore | RecordScoreError;
-
-export const isScoreError = (o: ScoreOutcome): o is RecordScoreError => 'code' in o;
-
 /** Largest sub-batch when `MODEL_BATCH_SIZE` is not set: the whole chunk, up to this. */
 export const DEFAULT_MODEL_BATCH_SIZE = 1024;
 
+/**
+ * What scoring gave, by record index, in columns: no object per record (on a cheap model
+ * those were a tenth of the consumer's CPU and much of its garbage).
+ */
 export interface ScoreReport {
-  outcomes: ScoreOutcome[];
+  /** The model's prediction of each record; meaningless where {@link ScoreReport.errors} has the record. */
+  predictions: Prediction[];
+  /** Per-class probabilities of each record, when the model gives them. */
+  probabilities?: (readonly number[] | undefined)[];
+  /** The records the model could not score, by index (usually none). */
+  errors: Map<number, RecordScoreError>;
   /** Model calls made, bisection included. */
   calls: number;
   /** The sub-batch size used. */
   subBatchSize: number;
 }
+
+/** A range's scores, indexes from the range's start. */
+type RangeScores = Pick<ScoreReport, 'predictions' | 'probabilities' | 'errors'>;
 
 type Rows = readonly (readonly number[])[];
 
@@ -64,17 +66,34 @@ async function call(model: Model, rows: Rows, options: PredictOptions): Promise<
   return { predictions: out instanceof Promise ? await out : out };
 }
 
-function outcomes(scores: Scores, n: number): ScoreOutcome[] {
+/** The model's scores as a range's, with NaN and infinite values made record errors. */
+function checked(scores: Scores, n: number): RangeScores {
   if (scores.predictions.length !== n) {
     throw new UnrecoverableError(`model returned ${scores.predictions.length} predictions for ${n} records`);
   }
-  return scores.predictions.map((prediction, i) => {
-    const probabilities = scores.probabilities?.[i];
-    if (!isFiniteDeep(prediction) || (probabilities && !isFiniteDeep(probabilities))) {
-      return { code: 'NON_FINITE_PREDICTION', error: 'the model predicted NaN or an infinite value' };
+  const errors = new Map<number, RecordScoreError>();
+  const { predictions, probabilities } = scores;
+  for (let i = 0; i < n; i++) {
+    const prediction = predictions[i];
+    const finite = typeof prediction === 'number' ? Number.isFinite(prediction) : isFiniteDeep(prediction);
+    const row = probabilities?.[i];
+    if (!finite || (row && !isFiniteDeep(row))) {
+      errors.set(i, { code: 'NON_FINITE_PREDICTION', error: 'the model predicted NaN or an infinite value' });
     }
-    return probabilities ? { prediction, probabilities } : { prediction };
-  });
+  }
+  const range: RangeScores = { predictions, errors };
+  if (probabilities) range.probabilities = probabilities;
+  return range;
+}
+
+/** Appends `part` (a range starting at `offset`) to `into`. */
+function append(into: RangeScores, part: RangeScores, offset: number): void {
+  for (let i = 0; i < part.predictions.length; i++) into.predictions.push(part.predictions[i] as Prediction);
+  if (part.probabilities) {
+    into.probabilities ??= new Array<readonly number[] | undefined>(offset);
+    for (let i = 0; i < part.predictions.length; i++) into.probabilities[offset + i] = part.probabilities[i];
+  }
+  for (const [i, error] of part.errors) into.errors.set(offset + i, error);
 }
 
 export class SubBatchScorer {
@@ -87,30 +106,33 @@ export class SubBatchScorer {
 
   async score(model: Model, rows: Rows, options: PredictOptions = {}): Promise<ScoreReport> {
     const size = Math.max(1, this.batchSize ?? Math.min(rows.length, DEFAULT_MODEL_BATCH_SIZE));
-    const report: ScoreReport = { outcomes: [], calls: 0, subBatchSize: size };
+    const report: ScoreReport = { predictions: [], errors: new Map(), calls: 0, subBatchSize: size };
+    // The whole chunk in one call (the default) needs no copy of its rows or of its scores.
+    if (size >= rows.length) return Object.assign(report, await this.scoreRange(model, rows, options, report));
     for (let start = 0; start < rows.length; start += size) {
-      // The whole chunk in one call (the default) needs no copy of its rows.
-      const sub = start === 0 && size >= rows.length ? rows : rows.slice(start, start + size);
-      const scored = await this.scoreRange(model, sub, options, report);
-      if (report.outcomes.length === 0) report.outcomes = scored;
-      else for (const outcome of scored) report.outcomes.push(outcome);
+      append(report, await this.scoreRange(model, rows.slice(start, start + size), options, report), start);
     }
     return report;
   }
 
-  private async scoreRange(model: Model, rows: Rows, options: PredictOptions, report: ScoreReport): Promise<ScoreOutcome[]> {
+  private async scoreRange(model: Model, rows: Rows, options: PredictOptions, report: ScoreReport): Promise<RangeScores> {
     let scores: Scores;
     try {
       report.calls++;
       scores = await call(model, rows, options);
     } catch (err) {
       if (propagates(err, options)) throw err;
-      if (rows.length === 1) return [{ code: 'PREDICTION_FAILED', error: `the model failed on this record: ${(err as Error).message}` }];
+      if (rows.length === 1) {
+        const error: RecordScoreError = { code: 'PREDICTION_FAILED', error: `the model failed on this record: ${(err as Error).message}` };
+        // 0: a placeholder, never read (the record is an error).
+        return { predictions: [0], errors: new Map([[0, error]]) };
+      }
       const half = Math.ceil(rows.length / 2);
-      const left = await this.scoreRange(model, rows.slice(0, half), options, report);
-      const right = await this.scoreRange(model, rows.slice(half), options, report);
-      return [...left, ...right];
+      const both: RangeScores = { predictions: [], errors: new Map() };
+      append(both, await this.scoreRange(model, rows.slice(0, half), options, report), 0);
+      append(both, await this.scoreRange(model, rows.slice(half), options, report), half);
+      return both;
     }
-    return outcomes(scores, rows.length);
+    return checked(scores, rows.length);
   }
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SubBatchScorer, isScoreError } from '../../src/consumer/sub-batch-scorer.js';
+import { SubBatchScorer } from '../../src/consumer/sub-batch-scorer.js';
 import type { Model } from '../../src/shared/models/model.js';
 import { linearClassifierModel, linearRegressorModel, logModel, mlpClassifierModel } from '../../src/shared/models/onnx/graph-builder.js';
 import { loadModel, parseModelRef } from '../../src/shared/models/registry.js';
@@ -178,8 +178,8 @@ describe('sub-batch scoring', () => {
       [Math.E, 0, 0],
       [1e308, 0, 0],
     ];
-    const { outcomes } = await new SubBatchScorer(2).score(model, rows);
-    expect(outcomes.map((o) => (isScoreError(o) ? o.code : o.prediction))).toEqual([
+    const { predictions, errors } = await new SubBatchScorer(2).score(model, rows);
+    expect(predictions.map((p, i) => errors.get(i)?.code ?? p)).toEqual([
       0,
       'NON_FINITE_PREDICTION',
       'NON_FINITE_PREDICTION',
@@ -202,9 +202,9 @@ describe('sub-batch scoring', () => {
     const rows = Array.from({ length: 64 }, (_, i) => [i]);
     const report = await new SubBatchScorer().score(model, rows);
     expect(report.subBatchSize).toBe(64);
-    const errors = report.outcomes.flatMap((o, i) => (isScoreError(o) ? [[i, o.code]] : []));
-    expect(errors).toEqual([[13, 'PREDICTION_FAILED']]);
-    expect(report.outcomes.filter((o) => !isScoreError(o))).toHaveLength(63);
+    expect([...report.errors].map(([i, e]) => [i, e.code])).toEqual([[13, 'PREDICTION_FAILED']]);
+    expect(report.predictions).toHaveLength(64);
+    expect(report.predictions.filter((_, i) => !report.errors.has(i))).toEqual(rows.map((r) => r[0]).filter((x) => x !== 13));
     // One call for the sub-batch, then one pair per halving: log2(64) = 6 levels.
     expect(calls).toBe(1 + 2 * 6);
   });

@@ -26,7 +26,7 @@ export function csvRecordParser(schema: RecordSchema, header: readonly string[])
     ? schema.features.map((name) => header.indexOf(name))
     : header.map((_, i) => i).filter((i) => i !== idIndex);
   const keepIndexes = (schema.keep ?? []).map((name) => [name, header.indexOf(name)] as const);
-  return (text: string): RecordResult => {
+  return (text: string, line?: number): RecordResult => {
     const fields = parseCsvRow(text);
     if (!fields) return { code: 'MALFORMED_CSV', error: 'malformed CSV row (unbalanced quotes)' };
     if (fields.length !== header.length)
@@ -42,7 +42,7 @@ export function csvRecordParser(schema: RecordSchema, header: readonly string[])
       if (!Number.isFinite(n)) return { id, code: 'NOT_A_NUMBER', error: `column '${header[i]}' is not a number` };
       features[k] = n;
     }
-    const record: RecordFields = { id, features };
+    const record: RecordFields = { id, features, line };
     if (keepIndexes.length > 0) {
       record.input = {};
       for (const [name, i] of keepIndexes) record.input[name] = fields[i] ?? '';

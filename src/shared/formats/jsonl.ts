@@ -24,7 +24,7 @@ function kept(value: Record<string, unknown>, keep: readonly string[]): Record<s
 
 export function jsonlRecordParser(schema: RecordSchema): RecordParser {
   const { idField, features: names, keep } = schema;
-  return (text: string): RecordResult => {
+  return (text: string, line?: number): RecordResult => {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -52,7 +52,7 @@ export function jsonlRecordParser(schema: RecordSchema): RecordParser {
         features[i] = v;
       }
     }
-    const fields: RecordFields = { id, features };
+    const fields: RecordFields = { id, features, line };
     if (keep) fields.input = kept(record, keep);
     return fields;
   };

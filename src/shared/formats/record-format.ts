@@ -29,6 +29,11 @@ export const DEFAULT_SCHEMA: RecordSchema = { idField: 'id' };
 export interface RecordFields {
   id: RecordId;
   features: number[];
+  /**
+   * The record's line, when the caller gave it to the parser: the object is then the chunk's
+   * record as it is (created with all its fields at once, not copied into another object).
+   */
+  line?: number;
   /** The `keep` fields (JSONL: their JSON values; CSV: their text), absent ones left out. */
   input?: Record<string, unknown>;
 }
@@ -45,8 +50,8 @@ export type RecordResult = RecordFields | RecordFault;
 
 export const isFault = (r: RecordResult): r is RecordFault => 'error' in r;
 
-/** Parses the text of one record (compiled once per chunk for a schema and header). */
-export type RecordParser = (text: string) => RecordResult;
+/** Parses the text of one record (compiled once per chunk for a schema and header); `line` is kept on it. */
+export type RecordParser = (text: string, line?: number) => RecordResult;
 
 export interface RecordFormat<Name extends string = string> {
   readonly name: Name;

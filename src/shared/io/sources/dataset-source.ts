@@ -96,6 +96,13 @@ export interface DatasetSource {
   stat(url: URL, options: OpenOptions): Promise<SourceStat>;
   open(url: URL, options: ReadOptions): Promise<OpenedDataset>;
   /**
+   * The bytes of `options.range`, whole (fewer when the object is shorter), pinned to
+   * `options.version` as `open` is. Where a source has it (local files), split reads use it:
+   * a split's range is a few hundred kB, and a stream per split (iterator, destroy) cost more
+   * than the read itself.
+   */
+  readRange?(url: URL, options: ReadOptions & { range: ByteRange }): Promise<Buffer>;
+  /**
    * The objects of a folder URL (a directory, a prefix ending in `/`), in lexical order,
    * without empty objects; undefined when the URL names one object. Absent for schemes
    * without folders.

@@ -1,5 +1,5 @@
 /** `file://` datasets: local files and folders of files, for `batchinfer run` and shared volumes. */
-import { close, createReadStream, open, read } from 'node:fs';
+import { close, createReadStream, fstat, open, read } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
@@ -7,11 +7,12 @@ import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { DatasetError } from '../../errors.js';
-import type { DatasetSource, OpenedDataset, ReadOptions, SourceEntry, SourceStat } from './dataset-source.js';
+import type { ByteRange, DatasetSource, OpenedDataset, ReadOptions, SourceEntry, SourceStat } from './dataset-source.js';
 
 const openFd = promisify(open);
 const readFd = promisify(read);
 const closeFd = promisify(close);
+const fstatFd = promisify(fstat);
 
 /**
  * Ranges up to this are read with one open/read/close instead of a read stream: a split of a
@@ -20,18 +21,29 @@ const closeFd = promisify(close);
  */
 const SINGLE_READ_MAX_BYTES = 4 * 1024 * 1024;
 
-/** The bytes of `[start, end)` (fewer when the file is shorter), as a one-buffer stream. */
-async function readRange(filePath: string, start: number, end: number): Promise<Readable> {
-  const fd = await openFd(filePath, 'r');
+/**
+ * The bytes of `[start, end)` (fewer when the file is shorter), read through one descriptor
+ * whose own stat is the version checked: open, fstat, read, close.
+ */
+async function readRangeOf(filePath: string, start: number, end: number, version: string | undefined): Promise<Buffer> {
+  let fd: number;
   try {
-    const buffer = Buffer.allocUnsafe(end - start);
+    fd = await openFd(filePath, 'r');
+  } catch (err) {
+    throw new DatasetError('DATASET_NOT_FOUND', `dataset not found: ${filePath}`, { cause: err });
+  }
+  try {
+    if (version !== undefined && versionOf(await fstatFd(fd)) !== version) {
+      throw new DatasetError('DATASET_CHANGED', `dataset ${filePath} is no longer the version this batch was planned on`);
+    }
+    const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
     let filled = 0;
     while (filled < buffer.length) {
       const { bytesRead } = await readFd(fd, buffer, filled, buffer.length - filled, start + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    return Readable.from(filled > 0 ? [buffer.subarray(0, filled)] : []);
+    return buffer.subarray(0, filled);
   } finally {
     await closeFd(fd);
   }
@@ -78,10 +90,17 @@ export const fileSource: DatasetSource = {
     // A stream made with an already-aborted signal emits 'error' before anyone listens
     // (an uncaught exception): stopped during the stat above, stop here instead.
     options.signal?.throwIfAborted();
-    if (range && range.end - range.start <= SINGLE_READ_MAX_BYTES)
-      return { stream: await readRange(filePath, range.start, range.end), version };
+    if (range && range.end - range.start <= SINGLE_READ_MAX_BYTES) {
+      const bytes = await readRangeOf(filePath, range.start, range.end, undefined);
+      return { stream: Readable.from(bytes.length > 0 ? [bytes] : []), version };
+    }
     const stream = createReadStream(filePath, { signal: options.signal, highWaterMark: 256 * 1024, ...bounds });
     return { stream, version };
+  },
+
+  async readRange(url: URL, options: ReadOptions & { range: ByteRange }): Promise<Buffer> {
+    options.signal?.throwIfAborted();
+    return readRangeOf(fileURLToPath(url), options.range.start, options.range.end, options.version);
   },
 
   /** A directory: its files, recursively, in lexical order of their paths; hidden and empty files skipped. */
