@@ -94,6 +94,14 @@ export async function ingestSplits(
   await versionCheck.onVersion?.(version);
   const splits = plans.reduce((sum, plan) => sum + plan.count, 0);
   const records = plans.reduce((sum, plan) => sum + plan.estimatedRecords, 0);
+  // Splits are never counted whole before they run: the limit holds the estimate (exact
+  // when each object fits its 256 KiB sample), so a batch far past it is refused here.
+  if (records > config.maxRecordsPerBatch) {
+    throw new DatasetError(
+      'DATASET_TOO_MANY_RECORDS',
+      `dataset has about ${records} records, estimated from its first bytes, more than ${config.maxRecordsPerBatch} (MAX_RECORDS_PER_BATCH)`,
+    );
+  }
   // The plan is stored and its first window queued; consumers queue the rest as they go, so
   // Redis never holds every split and this ingest ends here, whatever the dataset's size. A
   // resumed ingest stores the same plan and queues nothing twice (the cursor stays).

@@ -164,4 +164,17 @@ describe('split batches', () => {
     const manifest = JSON.parse(await readFile(path.join(out.dir, 'manifest.json'), 'utf8')) as { total_records: number };
     expect(manifest.total_records).toBe(a.records + b.records);
   });
+
+  it('holds a split dataset to MAX_RECORDS_PER_BATCH: at the limit it completes, past it the batch fails with the reason', async () => {
+    const env = { REDIS_URL: redis.url, MAX_RECORDS_PER_BATCH: '20' };
+    const at = await writeJsonlDataset(path.join(dir, 'twenty.jsonl'), 20);
+    const past = await writeJsonlDataset(path.join(dir, 'twenty-one.jsonl'), 21);
+    const ok = await runCli(['run', at.path, '--output', path.join(dir, 'limit-out'), '--chunk-size', '5', '--json'], { env });
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'completed', records: { succeeded: 20 } });
+    const refused = await runCli(['run', past.path, '--output', path.join(dir, 'limit-out'), '--chunk-size', '5', '--json'], { env });
+    expect(refused.code).toBe(1);
+    const summary = JSON.parse(refused.stdout) as Summary;
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/DATASET_TOO_MANY_RECORDS.*about 21 records/);
+  });
 });

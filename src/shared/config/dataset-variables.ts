@@ -72,6 +72,7 @@ export const LIMIT_VARIABLES = {
     default: 100_000_000,
     min: 1,
     doc: 'A dataset with more records fails its batch with `DATASET_TOO_MANY_RECORDS`.',
+    note: 'A split dataset is held to the record count estimated at planning (exact for objects of up to 256 KiB), a streamed one to its count as read.',
   }),
   maxLineBytes: int('MAX_LINE_BYTES', {
     services: INGESTERS,
