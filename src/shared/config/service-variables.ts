@@ -103,7 +103,7 @@ export const CHUNK_VARIABLES = {
     max: 1_000_000,
     doc: 'Records per chunk when a request gives none.',
     note:
-      'Each chunk costs about 1.5 ms of CPU across producer, Redis and consumer (BENCHMARKS.md): for cheap models use 5000 or more; ' +
+      'Each chunk costs a few ms of CPU across consumer, Redis and the file system (about 4.5 ms on the 2-core VM of BENCHMARKS.md): for cheap models use 5000 or more; ' +
       'smaller chunks retry faster and spread a small batch over more consumers.',
   }),
   consumerConcurrency: int('CONSUMER_CONCURRENCY', {
