@@ -50,6 +50,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   const store = new BatchStore(storeRedis, config.queuePrefix, config.batchTtlSeconds);
   // Consumers queue the next splits of a batch's window (split-window.ts); job options come from its plan.
   const windowQueue = createChunkQueue(storeRedis, { prefix: config.queuePrefix, attempts: config.chunkAttempts });
+  const splitWindow = new SplitWindow(storeRedis, windowQueue, config.queuePrefix, config.batchTtlSeconds);
   const splitLines = new SplitLineLedger(storeRedis, config.queuePrefix, config.batchTtlSeconds);
   const closer = new BatchCloser(store, logger, config.outputUrl, splitLines);
   installCompletionEvents(closer, config, logger);
@@ -66,7 +67,7 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
       maxLineBytes: config.maxLineBytes,
     }),
     splitLines,
-    splitWindow: new SplitWindow(storeRedis, windowQueue, config.queuePrefix, config.batchTtlSeconds),
+    splitWindow,
     pipeline: new RecordPipeline({ recordSampleRatio: config.telemetry.recordSampleRatio, modelBatchSize: config.modelBatchSize }),
     accounting: new AttemptAccounting({
       store,
@@ -112,6 +113,9 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
     try {
       if ((await job.getState()) !== 'failed') return;
       const { data, parentContext } = readChunkEvent(job.data);
+      // A split that stalled before its processor queued what follows it does so here, or the
+      // window could end with it and the batch never finish.
+      if (data.split) await splitWindow.topUp(data.batchId, data.chunkIndex);
       const attributes = { [ATTR.batchId]: data.batchId, [ATTR.chunkIndex]: data.chunkIndex, [ATTR.chunkOutcome]: 'failed' };
       await inSpan(
         'batchinfer.chunk.fail',
