@@ -2,15 +2,17 @@
  * A split batch is queued a window at a time (`INGEST_WINDOW_SPLITS`): the producer stores
  * the plan, queues the first window and is done; consumers queue the rest as they take
  * splits up. Redis holds a window of splits, never all of them, and the batch needs no
- * producer once planned. Real producer and consumer processes, real Redis and files.
+ * producer once planned; failed splits are retried like any chunk. Real producer and
+ * consumer processes, real Redis and files.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { splitWindowKey } from '../../src/shared/batch/split-window.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { submitBatch, waitForBatch } from '../helpers/batches.js';
+import { callApi, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { it } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
@@ -67,4 +69,40 @@ it('queues a window of splits; with the producer gone, consumers queue the rest 
   expect(await redisClient.hget(splitWindowKey(env.QUEUE_PREFIX, id), 'queued')).toBe(String(planned.chunks.total));
   const out = await readBatchOutput(path.join(workDir, 'out'), id);
   expectEveryRecordOnce(out, data.expected, data.badLines, { view: view as BatchView });
+});
+
+it('retries the failed splits of a windowed batch: POST /retry re-runs them and the batch completes, every record once', async ({
+  workDir,
+  serviceEnv,
+  services,
+}) => {
+  // Three records carry the value the drill model fails on: their splits fail for good.
+  const poisoned = new Set([150, 2_222, 5_900]);
+  const data = await writeJsonlDataset(path.join(workDir, 'retry.jsonl'), 6_000, {
+    bad: (line) => line % 701 === 0,
+    features: (line) => (poisoned.has(line) ? [999, 1] : [line % 10, 2]),
+  });
+  const model = path.join(workDir, 'flaky.json');
+  await writeFile(model, JSON.stringify({ failWhenFeature: 999, message: 'model server returned 503' }));
+  const env = serviceEnv({ INGEST_WINDOW_SPLITS: String(WINDOW), MODEL_ROOT: workDir, CHUNK_ATTEMPTS: '2', CHUNK_BACKOFF_MS: '50' });
+  const producer = await services.start('producer', env);
+  await services.start('consumer', env);
+  const id = await submitBatch(producer.url, {
+    datasetUrl: pathToFileURL(data.path).toString(),
+    chunkSize: 100,
+    model: 'drill:flaky.json',
+  });
+  const failed = await waitForEnd(() => producer.url, id);
+  expect(failed.status).toBe('failed');
+  expect(failed.chunks.total).toBeGreaterThan(WINDOW * 4);
+  expect(failed.failedChunks).toHaveLength(poisoned.size);
+
+  await writeFile(model, JSON.stringify({}));
+  const retry = await callApi<{ retried: number[] }>(`${producer.url}/v1/batches/${id}/retry`, 'POST');
+  expect(retry.status).toBe(202);
+  expect(retry.json.retried).toEqual(failed.failedChunks);
+  const done = await waitForEnd(() => producer.url, id);
+  expect(done.status).toBe('completed');
+  const out = await readBatchOutput(path.join(workDir, 'out'), id);
+  expectEveryRecordOnce(out, data.expected, data.badLines, { view: done });
 });
