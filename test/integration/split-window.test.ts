@@ -12,10 +12,11 @@ import { expect } from 'vitest';
 import { BatchStore } from '../../src/shared/batch/batch-store.js';
 import { splitWindowKey } from '../../src/shared/batch/split-window.js';
 import type { BatchView } from '../../src/shared/types.js';
-import { callApi, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
+import { callApi, getBatch, submitBatch, waitForBatch, waitForEnd } from '../helpers/batches.js';
 import { writeJsonlDataset } from '../helpers/datasets.js';
 import { it } from '../helpers/fixtures.js';
 import { expectEveryRecordOnce, readBatchOutput } from '../helpers/output.js';
+import { waitUntil } from '../helpers/wait-until.js';
 
 const WINDOW = 8;
 const CONSUMERS = 2;
@@ -105,4 +106,41 @@ it('retries the failed splits of a windowed batch: POST /retry re-runs them and 
   expect(done.status).toBe('completed');
   const out = await readBatchOutput(path.join(workDir, 'out'), id);
   expectEveryRecordOnce(out, data.expected, data.badLines, { view: done });
+});
+
+it('stops queueing when its batch is cancelled: no split is queued or written after the cancel', async ({
+  workDir,
+  serviceEnv,
+  services,
+  redisClient,
+  probeQueue,
+}) => {
+  const data = await writeJsonlDataset(path.join(workDir, 'cancel.jsonl'), 8_000);
+  const env = serviceEnv({ INGEST_WINDOW_SPLITS: String(WINDOW) });
+  const producer = await services.start('producer', env);
+  await services.start('consumer', env);
+  // 40 ms a split: the batch is well under way, far from done, when it is cancelled.
+  const id = await submitBatch(producer.url, { datasetUrl: pathToFileURL(data.path).toString(), chunkSize: 50, model: 'sleep:40' });
+  const started = await waitForBatch(
+    () => producer.url,
+    id,
+    (v) => v.chunks.completed >= 10,
+    'ten splits to be done',
+  );
+  expect(started.chunks.total).toBeGreaterThan(100);
+  const cancel = await callApi<{ status: string }>(`${producer.url}/v1/batches/${id}`, 'DELETE');
+  expect(cancel.json.status).toBe('cancelled');
+  const key = splitWindowKey(env.QUEUE_PREFIX, id);
+  const queuedAtCancel = Number(await redisClient.hget(key, 'queued'));
+  // What was in hand finishes or is dropped; the queue empties and the cursor stays put.
+  const probe = probeQueue(env.QUEUE_PREFIX);
+  await waitUntil(async () => (await probe.queue.getJobCounts('active')).active === 0, {
+    what: 'the consumer to let go of the cancelled splits',
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(Number(await redisClient.hget(key, 'queued'))).toBeLessThanOrEqual(queuedAtCancel + CONSUMERS * CONCURRENCY);
+  expect(Number(await redisClient.hget(key, 'queued'))).toBeLessThan(started.chunks.total as number);
+  const out = await readBatchOutput(path.join(workDir, 'out'), id);
+  expect(out.predictions.length).toBeLessThan(data.records);
+  expect((await getBatch(producer.url, id)).status).toBe('cancelled');
 });
