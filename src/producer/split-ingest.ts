@@ -120,6 +120,7 @@ export async function ingestSplits(
   });
   options.signal.throwIfAborted();
   const queued = await deps.splitWindow.fill(plan, plan.window);
+  // `chunks.enqueued` of a split batch counts the splits planned (the window moves on without the producer).
   await deps.store.setIngestProgress(batchId, splits, records);
   log.info({ objects: objects.length, splits, queued, bytes: total }, 'dataset planned into splits');
   return { chunks: splits, records };
