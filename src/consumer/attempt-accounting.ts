@@ -3,6 +3,7 @@
  * cost, wait and processing time) for every attempt whatever its outcome, and the chunk's
  * records when it ends. The chunk that completes its batch closes it.
  */
+import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { BatchCloser } from '../shared/batch/batch-closer.js';
@@ -30,6 +31,8 @@ export interface AttemptAccountingOptions {
 
 /** One attempt in flight: its meter, its wait, and whether its usage is already accounted. */
 export interface Attempt {
+  /** Books the attempt once however often its script runs (see {@link AttemptUsage.attemptId}). */
+  readonly id: string;
   readonly tally: Tally;
   readonly waitSeconds: number | undefined;
   accounted: boolean;
@@ -53,6 +56,7 @@ export const NO_USAGE: AttemptUsage = {
   wallSeconds: 0,
   wait: NO_OBSERVATION,
   processing: NO_OBSERVATION,
+  attemptId: '',
 };
 
 /** The record counts of a chunk's outcome (the rest of a {@link ChunkResult} is usage). */
@@ -70,7 +74,7 @@ export class AttemptAccounting {
       log.warn({ err }, 'could not read when the chunk became runnable');
       return undefined;
     });
-    return { tally: this.options.meter.start(), waitSeconds, accounted: false };
+    return { id: randomUUID(), tally: this.options.meter.start(), waitSeconds, accounted: false };
   }
 
   /**
@@ -99,6 +103,7 @@ export class AttemptAccounting {
       wallSeconds,
       wait: observe(attempt.waitSeconds, WAIT_BUCKETS),
       processing: observe(wallSeconds, PROCESSING_BUCKETS),
+      attemptId: attempt.id,
     };
   }
 

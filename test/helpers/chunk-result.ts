@@ -1,4 +1,5 @@
 /** A chunk's accounting result for BatchStore tests: `succeeded` records at 2 each, small fixed costs. */
+import { randomUUID } from 'node:crypto';
 import type { ChunkResult } from '../../src/shared/batch/batch-store.js';
 import { NO_OBSERVATION } from '../../src/shared/observability/histogram-buckets.js';
 
@@ -15,5 +16,7 @@ export const chunkResult = (succeeded: number, failed = 0, extra: Partial<ChunkR
   wallSeconds: 0.04,
   wait: NO_OBSERVATION,
   processing: NO_OBSERVATION,
+  // Each result is its own attempt, as each call of the consumer's accounting is.
+  attemptId: randomUUID(),
   ...extra,
 });

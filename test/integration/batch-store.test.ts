@@ -34,6 +34,20 @@ describe('BatchStore', () => {
     expect(view?.cost.efficiency).toBeCloseTo(0.5, 12);
   });
 
+  it('books an attempt once when its script runs twice (ioredis resends it after a Redis crash cut the reply off)', async () => {
+    await t.store.create('b3r', request);
+    const attempt = chunkResult(10, 0, { attemptId: 'job-0:attempt-1' });
+    const failed = { ...chunkResult(0, 0, { attemptId: 'job-1:attempt-1' }), reason: 'error' };
+    await t.store.recordFailedAttempt('b3r', failed);
+    await t.store.recordFailedAttempt('b3r', failed);
+    expect(await t.store.recordChunk('b3r', 0, attempt)).toBe('open');
+    expect(await t.store.recordChunk('b3r', 0, attempt)).toBe('open');
+    const view = await t.store.get('b3r');
+    expect(view?.records.succeeded).toBe(10);
+    expect(view?.cost.usd).toBeCloseTo(0.002, 12);
+    expect(await t.redis.hgetall(metricKeys(t.prefix).chunkRetries)).toEqual({ error: '1' });
+  });
+
   it('replaces a failed chunk by its successful retry', async () => {
     await t.store.create('b4', request);
     await t.store.recordChunk('b4', 3, chunkResult(0, 10, { chunkFailed: true, predictionCount: 0, predictionSum: 0 }));

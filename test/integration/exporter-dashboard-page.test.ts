@@ -60,6 +60,7 @@ describe('the exporter page', () => {
       allocatedCpuSeconds: 3,
       wallSeconds: 12,
       wait: observe(0.4, WAIT_BUCKETS),
+      attemptId: 'paid-0-1',
       processing: observe(12, PROCESSING_BUCKETS),
     });
     expect(await store.finish('paid', 'completed')).toBe(true);

@@ -30,7 +30,7 @@ export class BatchStore {
 
   constructor(redis: Redis, prefix: string, ttlSeconds: number) {
     this.lifecycle = new BatchLifecycle(redis, prefix, ttlSeconds);
-    this.accounting = new ChunkAccounting(redis, prefix);
+    this.accounting = new ChunkAccounting(redis, prefix, ttlSeconds);
     this.idempotency = new IdempotencyKeys(redis, prefix, ttlSeconds);
     this.views = new BatchViews(redis, prefix);
     this.modelNotes = new ModelNotes(redis, prefix);

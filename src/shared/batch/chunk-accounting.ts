@@ -25,6 +25,11 @@ export interface AttemptUsage {
   wait: Observation;
   /** Processing time of this attempt. */
   processing: Observation;
+  /**
+   * The attempt's id: a script run twice for the same attempt (ioredis sends it again when a
+   * Redis crash cut its reply off) books it once. Empty when there is nothing to book.
+   */
+  attemptId: string;
 }
 
 /** An attempt that failed and will be retried (or was handed back on shutdown). */
@@ -77,9 +82,12 @@ const USAGE_ARGS = [
   'processing',
 ] as const;
 
+/** Set: ids of the batch's attempts already booked (see `lua/booked-once.lua`). */
+const bookedKey = (batchKey: string): string => `${batchKey}:booked`;
+
 const RECORD_CHUNK = {
   file: 'record-chunk',
-  keys: ['batch', 'chunks', 'failed', 'waitHistogram', 'processingHistogram', 'records', 'chunkFailures', ...COST_KEYS],
+  keys: ['batch', 'chunks', 'failed', 'booked', 'waitHistogram', 'processingHistogram', 'records', 'chunkFailures', ...COST_KEYS],
   args: [
     'chunkIndex',
     'succeeded',
@@ -93,13 +101,15 @@ const RECORD_CHUNK = {
     'monthTtl',
     'failureCode',
     'failure',
+    'attemptId',
+    'bookedTtl',
   ],
 } as const;
 
 const RECORD_ATTEMPT = {
   file: 'record-attempt',
-  keys: ['batch', 'waitHistogram', 'processingHistogram', 'chunkRetries', ...COST_KEYS],
-  args: [...USAGE_ARGS, 'reason', 'monthTtl'],
+  keys: ['batch', 'booked', 'waitHistogram', 'processingHistogram', 'chunkRetries', ...COST_KEYS],
+  args: [...USAGE_ARGS, 'reason', 'monthTtl', 'attemptId', 'bookedTtl'],
 } as const;
 
 type Keys<S extends { keys: readonly string[] }> = S['keys'][number];
@@ -137,6 +147,8 @@ export class ChunkAccounting {
   constructor(
     redis: Redis,
     private readonly prefix: string,
+    /** How long a batch's booked attempt ids are kept: the batch's TTL. */
+    private readonly ttlSeconds: number,
   ) {
     this.metrics = metricKeys(prefix);
     this.recordChunkScript = defineScript(redis, RECORD_CHUNK);
@@ -168,6 +180,7 @@ export class ChunkAccounting {
         batch: k.batch,
         chunks: k.chunks,
         failed: k.failed,
+        booked: bookedKey(k.batch),
         waitHistogram: m.waitHistogram,
         processingHistogram: m.processingHistogram,
         records: m.records,
@@ -187,6 +200,8 @@ export class ChunkAccounting {
         monthTtl: MONTH_COST_TTL_SECONDS,
         failureCode: failure?.code ?? '',
         failure: failure ? JSON.stringify({ ...failure, chunkIndex }) : '',
+        attemptId: r.attemptId,
+        bookedTtl: this.ttlSeconds,
       },
     });
     return toCloseSignal(result);
@@ -201,12 +216,13 @@ export class ChunkAccounting {
     await this.recordAttemptScript({
       keys: {
         batch: batchKeys(this.prefix, id).batch,
+        booked: bookedKey(batchKeys(this.prefix, id).batch),
         waitHistogram: m.waitHistogram,
         processingHistogram: m.processingHistogram,
         chunkRetries: m.chunkRetries,
         ...this.costKeys(),
       },
-      args: { ...usageArgs(a), reason: a.reason, monthTtl: MONTH_COST_TTL_SECONDS },
+      args: { ...usageArgs(a), reason: a.reason, monthTtl: MONTH_COST_TTL_SECONDS, attemptId: a.attemptId, bookedTtl: this.ttlSeconds },
     });
   }
 }

@@ -2,7 +2,11 @@
 -- chunk replaces its earlier result (counts move by the difference); cost is always added,
 -- since every attempt used resources. Returns 1 when the batch is ready to close, 0 when
 -- not, -1 when the batch is gone.
--- uses: ready-to-close, chunk-record, attribution
+-- uses: ready-to-close, chunk-record, attribution, booked-once
+if not firstBooking(KEY.booked, ARG.attemptId, ARG.bookedTtl) then
+  if redis.call('EXISTS', KEY.batch) == 0 then return -1 end
+  return readyToClose(KEY.batch)
+end
 observe(KEY.waitHistogram, ARG.waitBucket, ARG.wait)
 observe(KEY.processingHistogram, ARG.processingBucket, ARG.processing)
 if redis.call('EXISTS', KEY.batch) == 0 then return -1 end
