@@ -15,14 +15,14 @@ import type { SplitLineLedger } from '../shared/batch/split-lines.js';
 import type { SplitWindow } from '../shared/batch/split-window.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { BatchinferError, ModelError, OutputRefusedError } from '../shared/errors.js';
-import { InvalidChunkEventError, readChunkEvent } from '../shared/events/chunk-event.js';
+import { InvalidChunkEventError, isSplitRef, readChunkEvent } from '../shared/events/chunk-event.js';
 import type { ChunkEventJson } from '../shared/events/chunk-event.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { loadModel, parseModelRef } from '../shared/models/registry.js';
 import type { Model, ModelContext } from '../shared/models/model.js';
 import { ATTR, attrs, inSpan, MESSAGING, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
 import type { ParsedChunk } from '../shared/formats/record-parser.js';
-import type { ChunkData } from '../shared/types.js';
+import type { ChunkData, SplitRef } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
 import type { BatchSinks } from './batch-sinks.js';
 import type { ChunkReader } from './chunk-reader.js';
@@ -107,14 +107,21 @@ export class ChunkProcessor {
 
   /** The BullMQ processor. `signal` aborts when the worker is draining past its deadline. */
   async process(job: Job<ChunkEventJson>, token: string | undefined, signal?: AbortSignal): Promise<ChunkOutcome> {
-    let chunk: ChunkData;
+    let found: ChunkData | null;
     let parentContext: Context;
     try {
-      ({ data: chunk, parentContext } = readChunkEvent(job.data));
+      const event = readChunkEvent(job.data);
+      parentContext = event.parentContext;
+      found = await this.chunkOf(event.data);
     } catch (err) {
       if (err instanceof InvalidChunkEventError) throw new UnrecoverableError(err.message);
       throw err;
     }
+    if (!found) {
+      this.options.logger.info({ job_id: job.id }, 'chunk skipped: its batch and plan are gone');
+      return 'skipped';
+    }
+    const chunk = found;
     // The chunk's span continues the trace its event carries; every log line of the chunk
     // is written inside it and so carries the batch's trace id.
     const options = { kind: SpanKind.CONSUMER, attributes: chunkSpanAttributes(job, chunk) };
@@ -134,6 +141,16 @@ export class ChunkProcessor {
         span.end();
       }
     });
+  }
+
+  /**
+   * The chunk an event names: a streamed chunk as it is, a split rebuilt from its batch's plan
+   * (null when the batch and its plan are gone).
+   */
+  async chunkOf(data: ChunkData | SplitRef): Promise<ChunkData | null> {
+    if (!isSplitRef(data)) return data;
+    if (!this.options.splitWindow) throw new InvalidChunkEventError('this consumer reads no splits');
+    return this.options.splitWindow.resolve(data);
   }
 
   private async processInSpan(

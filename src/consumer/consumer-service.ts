@@ -112,7 +112,10 @@ export async function startConsumer(config: Config, logger: Logger): Promise<Con
   async function accountUnprocessedFailure(job: Job<ChunkEventJson>, err: Error): Promise<void> {
     try {
       if ((await job.getState()) !== 'failed') return;
-      const { data, parentContext } = readChunkEvent(job.data);
+      const event = readChunkEvent(job.data);
+      const { parentContext } = event;
+      const data = await processor.chunkOf(event.data);
+      if (!data) return;
       // A split that stalled before its processor queued what follows it does so here, or the
       // window could end with it and the batch never finish.
       if (data.split) await splitWindow.topUp(data.batchId, data.chunkIndex);

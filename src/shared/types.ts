@@ -96,7 +96,22 @@ export interface SplitDescriptor {
   lineBase: number;
 }
 
-/** The payload of one chunk CloudEvent (`dev.batchinfer.chunk.v1`). */
+/**
+ * A split's chunk as its CloudEvent carries it (the contract in DESIGN.md): which bytes of
+ * which version of which object. The rest (the object's size and header, the batch's format,
+ * model, schema and output) is the batch's plan, which the consumer reads once per batch
+ * (`split-window.ts`), not repeated in every event.
+ */
+export interface SplitRef {
+  batchId: string;
+  chunkIndex: number;
+  source: string;
+  version: string;
+  start: number;
+  end: number;
+}
+
+/** A chunk as the consumer works on it (the streaming path's event payload, or a split resolved against its plan). */
 export interface ChunkData {
   batchId: string;
   chunkIndex: number;

@@ -22,9 +22,9 @@ import type { Redis } from 'ioredis';
 import { chunkJobOptions } from '../events/chunk-queue.js';
 import type { ChunkQueue } from '../events/chunk-queue.js';
 import { sendChunks } from '../events/chunk-send.js';
-import { traceHeaders } from '../events/chunk-event.js';
+import { InvalidChunkEventError, traceHeaders } from '../events/chunk-event.js';
 import type { RecordSchema } from '../formats/record-format.js';
-import type { ChunkData, DatasetFormat, SplitDescriptor } from '../types.js';
+import type { ChunkData, DatasetFormat, SplitDescriptor, SplitRef } from '../types.js';
 import { defineScript } from './lua-script.js';
 import type { LuaScript } from './lua-script.js';
 
@@ -169,17 +169,36 @@ export class SplitWindow {
    * cost nothing here. Batches planned without a window (no plan stored) are left alone.
    */
   async topUp(batchId: string, chunkIndex: number): Promise<void> {
-    let known = this.known.get(batchId);
-    if (known && !needsFill(known, chunkIndex)) return;
-    const key = splitWindowKey(this.prefix, batchId);
-    if (!known) {
-      const [text, queued] = await this.redis.hmget(key, 'plan', 'queued');
-      known = { plan: text ? (JSON.parse(text) as StoredSplitPlan) : null, queued: Number(queued ?? 0) };
-      this.remember(batchId, known);
-      if (!needsFill(known, chunkIndex)) return;
-    }
+    const known = await this.knownPlan(batchId);
+    if (!needsFill(known, chunkIndex)) return;
     const plan = known.plan as StoredSplitPlan;
     known.queued = await this.fill(plan, chunkIndex + plan.window);
+  }
+
+  /**
+   * The whole chunk a split's event refers to, from its batch's plan; null when the plan is
+   * gone (the batch expired). An event that does not match its plan is refused.
+   */
+  async resolve(ref: SplitRef): Promise<ChunkData | null> {
+    const { plan } = await this.knownPlan(ref.batchId);
+    if (!plan) return null;
+    const [chunk]: (ChunkData | undefined)[] = ref.chunkIndex < plan.total ? [...planChunks(plan, ref.chunkIndex, ref.chunkIndex + 1)] : [];
+    const split = chunk?.split;
+    if (!chunk || split?.source !== ref.source || split.version !== ref.version || split.start !== ref.start || split.end !== ref.end) {
+      throw new InvalidChunkEventError(`chunk event ${ref.batchId}-${ref.chunkIndex} does not match its batch's plan`);
+    }
+    return chunk;
+  }
+
+  /** The batch's plan as this process knows it (read from Redis once per batch) and a lower bound of its cursor. */
+  private async knownPlan(batchId: string): Promise<KnownPlan> {
+    const cached = this.known.get(batchId);
+    if (cached) return cached;
+    const [text, queued] = await this.redis.hmget(splitWindowKey(this.prefix, batchId), 'plan', 'queued');
+    // A split is queued only after its plan is stored: a batch without one has no window.
+    const known = { plan: text ? (JSON.parse(text) as StoredSplitPlan) : null, queued: Number(queued ?? 0) };
+    this.remember(batchId, known);
+    return known;
   }
 
   private remember(batchId: string, known: KnownPlan): void {

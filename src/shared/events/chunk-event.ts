@@ -6,7 +6,7 @@
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import type { ChunkData, SplitDescriptor } from '../types.js';
+import type { ChunkData, SplitDescriptor, SplitRef } from '../types.js';
 
 export const CHUNK_EVENT_TYPE = 'dev.batchinfer.chunk.v1';
 export const CHUNK_EVENT_SOURCE = '/batchinfer/producer';
@@ -22,7 +22,8 @@ export interface ChunkEventJson {
   datacontenttype: 'application/json';
   traceparent?: string;
   tracestate?: string;
-  data: ChunkData;
+  /** A split's reference, or a streamed chunk with its records. */
+  data: ChunkData | SplitRef;
 }
 
 /** The trace headers of `ctx`, as the W3C propagator writes them (empty without a span). */
@@ -35,8 +36,19 @@ export function traceHeaders(ctx: Context = context.active()): { traceparent?: s
   return out;
 }
 
+/** What a split's event carries: the contract's fields, nothing its batch's plan holds. */
+const splitRef = (chunk: ChunkData, split: SplitDescriptor): SplitRef => ({
+  batchId: chunk.batchId,
+  chunkIndex: chunk.chunkIndex,
+  source: split.source,
+  version: split.version,
+  start: split.start,
+  end: split.end,
+});
+
 /** Builds the event for one chunk, carrying the trace context of `ctx`. */
-export function buildChunkEvent(data: ChunkData, ctx: Context = context.active()): ChunkEventJson {
+export function buildChunkEvent(chunk: ChunkData, ctx: Context = context.active()): ChunkEventJson {
+  const data = chunk.split ? splitRef(chunk, chunk.split) : chunk;
   return {
     specversion: '1.0',
     type: CHUNK_EVENT_TYPE,
@@ -75,28 +87,36 @@ function isSplit(split: unknown): split is SplitDescriptor {
   );
 }
 
+/** A split's reference (its chunk is rebuilt from the batch's plan), not a chunk carrying its records. */
+export const isSplitRef = (data: ChunkData | SplitRef): data is SplitRef => 'source' in data;
+
+function isRef(data: Partial<Record<keyof SplitRef, unknown>>): boolean {
+  return (
+    isNonEmptyString(data.source) && isNonEmptyString(data.version) && isCount(data.start) && isCount(data.end) && data.start < data.end
+  );
+}
+
 /**
  * Reads a chunk event from job data: checks the CloudEvents attributes this format fixes
  * (by hand, not with the CloudEvents SDK: its schema validation per chunk, and loading it
  * at all, cost a consumer scaling from zero before its first chunk) and returns its data
  * and the trace context it carries (the parent of the consumer's span).
  */
-export function readChunkEvent(json: unknown): { data: ChunkData; parentContext: Context } {
+export function readChunkEvent(json: unknown): { data: ChunkData | SplitRef; parentContext: Context } {
   if (typeof json !== 'object' || json === null) throw new InvalidChunkEventError('chunk job data is not an object');
   const event = json as Partial<Record<keyof ChunkEventJson, unknown>>;
   if (event.specversion !== '1.0') throw new InvalidChunkEventError(`unsupported CloudEvents specversion ${String(event.specversion)}`);
   if (!isNonEmptyString(event.id) || !isNonEmptyString(event.source)) throw new InvalidChunkEventError('chunk event lacks id or source');
   if (event.type !== CHUNK_EVENT_TYPE) throw new InvalidChunkEventError(`unexpected event type ${String(event.type)}`);
-  const data = event.data as ChunkData | undefined;
+  const data = event.data as (ChunkData & Partial<SplitRef>) | undefined;
   if (
     typeof data !== 'object' ||
     data === null ||
     typeof data.batchId !== 'string' ||
     !Number.isInteger(data.chunkIndex) ||
-    !Number.isInteger(data.firstLine) ||
-    (!Array.isArray(data.records) && !isSplit(data.split))
+    (!isRef(data) && (!Number.isInteger(data.firstLine) || (!Array.isArray(data.records) && !isSplit(data.split))))
   ) {
-    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex, firstLine, or records or a split');
+    throw new InvalidChunkEventError('chunk event data lacks batchId, chunkIndex, and a split (source, version, start < end) or records');
   }
   const carrier: Record<string, string> = {};
   if (typeof event.traceparent === 'string') carrier.traceparent = event.traceparent;
