@@ -83,7 +83,7 @@ async function queue(cli, dataset, label, { drain = false, env = {} } = {}) {
   const seconds = v.ingestedAt ? (Date.parse(v.ingestedAt) - Date.parse(v.createdAt)) / 1000 : (Date.now() - started) / 1000;
   const rss = peakRssMiB(producer.child.pid);
   console.log(
-    `${label}: ${v.chunks.enqueued} chunks queued in ${seconds.toFixed(2)} s; Redis +${(peakUsed / 1e6).toFixed(1)} MB = ` +
+    `${label}: ${v.chunks.enqueued} chunks planned or queued in ${seconds.toFixed(2)} s; Redis +${(peakUsed / 1e6).toFixed(1)} MB = ` +
       `${(peakUsed / rawBytes).toFixed(4)} bytes per dataset byte; producer peak RSS ${rss.toFixed(0)} MiB`,
   );
   if (drain) {
