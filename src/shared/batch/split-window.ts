@@ -195,9 +195,10 @@ export class SplitWindow {
     const cached = this.known.get(batchId);
     if (cached) return cached;
     const [text, queued] = await this.redis.hmget(splitWindowKey(this.prefix, batchId), 'plan', 'queued');
-    // A split is queued only after its plan is stored: a batch without one has no window.
     const known = { plan: text ? (JSON.parse(text) as StoredSplitPlan) : null, queued: Number(queued ?? 0) };
-    this.remember(batchId, known);
+    // Only a plan is kept: a batch without one (its events carry whole chunks, from a build
+    // before plans) may get one when a newer producer resumes its ingest.
+    if (known.plan) this.remember(batchId, known);
     return known;
   }
 
