@@ -107,6 +107,8 @@ export class SubBatchScorer {
   async score(model: Model, rows: Rows, options: PredictOptions = {}): Promise<ScoreReport> {
     const size = Math.max(1, this.batchSize ?? Math.min(rows.length, DEFAULT_MODEL_BATCH_SIZE));
     const report: ScoreReport = { predictions: [], errors: new Map(), calls: 0, subBatchSize: size };
+    // No record (all blank or bad): no model call.
+    if (rows.length === 0) return report;
     // The whole chunk in one call (the default) needs no copy of its rows or of its scores.
     if (size >= rows.length) return Object.assign(report, await this.scoreRange(model, rows, options, report));
     for (let start = 0; start < rows.length; start += size) {

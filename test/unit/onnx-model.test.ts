@@ -215,6 +215,14 @@ describe('sub-batch scoring', () => {
     await expect(new SubBatchScorer().score(model, [[1], [2]])).rejects.toBe(outage);
   });
 
+  it('calls no model for a chunk without a valid record', async () => {
+    let calls = 0;
+    const model: Model = { name: 'count', predict: (features) => (calls++, features.map(() => 1)) };
+    const report = await new SubBatchScorer().score(model, []);
+    expect(calls).toBe(0);
+    expect(report).toMatchObject({ predictions: [], calls: 0 });
+  });
+
   it('splits a chunk into MODEL_BATCH_SIZE sub-batches', async () => {
     const sizes: number[] = [];
     const model: Model = { name: 'count', predict: (features) => (sizes.push(features.length), features.map(() => 1)) };
