@@ -59,6 +59,9 @@ export function describeBatch(view: BatchView, extras: ReportExtras = {}): strin
     );
   }
   lines.push(`  chunks:  ${formatCount(chunks.completed)} completed, ${formatCount(chunks.failed)} failed (of ${chunks.total ?? '?'})`);
+  // Which failure each failed chunk met, by code: what to fix before `batchinfer retry`.
+  const failures = Object.entries(view.failures ?? {}).filter(([, n]) => n > 0);
+  if (failures.length > 0) lines.push(`  failed:  ${failures.map(([code, n]) => `${formatCount(n)} ${code}`).join(', ')}`);
   if (extras.avgPrediction !== undefined && extras.avgPrediction !== null)
     lines.push(`  avg prediction: ${Number(extras.avgPrediction.toPrecision(6))}`);
   const perRecord = done > 0 ? cost.usd / done : 0;

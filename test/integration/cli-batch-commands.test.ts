@@ -89,6 +89,7 @@ describe('batch commands against a running producer', () => {
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stdout).toMatch(new RegExp(`^batch ${id}: failed$`, 'm'));
     expect(failed.stdout).toMatch(/error: +.*chunk/);
+    expect(failed.stdout).toMatch(/^ {2}failed: +1 CHUNK_FAILED$/m);
 
     await writeFile(model, JSON.stringify({}));
     const retried = await cli(['retry', id]);
