@@ -69,32 +69,24 @@ export class InvalidChunkEventError extends Error {
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-/** A split descriptor a consumer can read: a URL, a version, and a non-empty range inside the object. */
-function isSplit(split: unknown): split is SplitDescriptor {
-  if (typeof split !== 'object' || split === null) return false;
-  const s = split as Partial<Record<keyof SplitDescriptor, unknown>>;
-  return (
-    isNonEmptyString(s.source) &&
-    isNonEmptyString(s.version) &&
-    isCount(s.size) &&
-    isCount(s.start) &&
-    isCount(s.end) &&
-    s.start < s.end &&
-    s.end <= s.size &&
-    isCount(s.splitIndex) &&
-    isCount(s.fileIndex) &&
-    isCount(s.lineBase)
-  );
-}
-
-/** A split's reference (its chunk is rebuilt from the batch's plan), not a chunk carrying its records. */
-export const isSplitRef = (data: ChunkData | SplitRef): data is SplitRef => 'source' in data;
-
-function isRef(data: Partial<Record<keyof SplitRef, unknown>>): boolean {
+/** A byte range of a version of an object: a URL, a version, and a non-empty range. */
+function isRef<T extends Partial<Record<keyof SplitRef, unknown>>>(
+  data: T,
+): data is T & Pick<SplitRef, 'source' | 'version' | 'start' | 'end'> {
   return (
     isNonEmptyString(data.source) && isNonEmptyString(data.version) && isCount(data.start) && isCount(data.end) && data.start < data.end
   );
 }
+
+/** A whole split descriptor (events of earlier builds): a range inside the object, and its place. */
+function isSplit(split: unknown): split is SplitDescriptor {
+  if (typeof split !== 'object' || split === null) return false;
+  const s = split as Partial<Record<keyof SplitDescriptor, unknown>>;
+  return isRef(s) && isCount(s.size) && s.end <= s.size && isCount(s.splitIndex) && isCount(s.fileIndex) && isCount(s.lineBase);
+}
+
+/** A split's reference (its chunk is rebuilt from the batch's plan), not a chunk carrying its records. */
+export const isSplitRef = (data: ChunkData | SplitRef): data is SplitRef => 'source' in data;
 
 /**
  * Reads a chunk event from job data: checks the CloudEvents attributes this format fixes
