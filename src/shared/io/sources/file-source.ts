@@ -30,12 +30,10 @@ async function readRangeOf(filePath: string, start: number, end: number, version
   try {
     fd = await openFd(filePath, 'r');
   } catch (err) {
-    throw new DatasetError('DATASET_NOT_FOUND', `dataset not found: ${filePath}`, { cause: err });
+    throw notFound(filePath, err);
   }
   try {
-    if (version !== undefined && versionOf(await fstatFd(fd)) !== version) {
-      throw new DatasetError('DATASET_CHANGED', `dataset ${filePath} is no longer the version this batch was planned on`);
-    }
+    if (version !== undefined) checkVersion(filePath, versionOf(await fstatFd(fd)), version);
     const buffer = Buffer.allocUnsafe(Math.max(0, end - start));
     let filled = 0;
     while (filled < buffer.length) {
@@ -52,11 +50,21 @@ async function readRangeOf(filePath: string, start: number, end: number, version
 /** A file's version: it changed if its modification time or size did. */
 const versionOf = (info: Stats): string => `mtime:${info.mtimeMs}:size:${info.size}`;
 
+const notFound = (filePath: string, cause: unknown): DatasetError =>
+  new DatasetError('DATASET_NOT_FOUND', `dataset not found: ${filePath}`, { cause });
+
+/** Reads are pinned to the version a batch was planned on (`expected`, when it gives one). */
+function checkVersion(filePath: string, version: string, expected: string | undefined): void {
+  if (expected !== undefined && expected !== version) {
+    throw new DatasetError('DATASET_CHANGED', `dataset ${filePath} is no longer the version this batch was planned on`);
+  }
+}
+
 async function statPath(filePath: string): Promise<Stats> {
   try {
     return await stat(filePath);
   } catch (err) {
-    throw new DatasetError('DATASET_NOT_FOUND', `dataset not found: ${filePath}`, { cause: err });
+    throw notFound(filePath, err);
   }
 }
 
@@ -80,9 +88,7 @@ export const fileSource: DatasetSource = {
   async open(url: URL, options: ReadOptions): Promise<OpenedDataset> {
     const { filePath, info } = await statFile(url);
     const version = versionOf(info);
-    if (options.version !== undefined && options.version !== version) {
-      throw new DatasetError('DATASET_CHANGED', `dataset ${filePath} is no longer the version this batch was planned on`);
-    }
+    checkVersion(filePath, version, options.version);
     const { range } = options;
     if (range && range.end <= range.start) return { stream: Readable.from([]), version };
     // createReadStream's `end` is inclusive.
