@@ -8,14 +8,6 @@
  */
 import type { Prediction, RecordId } from '../shared/types.js';
 
-/** A record with what the model gave for it. */
-export interface ScoredRecord {
-  id: RecordId;
-  prediction: Prediction;
-  probabilities?: readonly number[];
-  input?: Record<string, unknown>;
-}
-
 /** JSON text of a value; finite numbers directly (what JSON.stringify writes for them). */
 function jsonValue(value: unknown): string {
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
@@ -38,8 +30,4 @@ export function predictionLine(
 /** A part's text: the lines, each ended by a newline. */
 export function joinLines(lines: readonly string[]): string {
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-}
-
-export function predictionLines(records: readonly ScoredRecord[]): string {
-  return joinLines(records.map((r) => predictionLine(r.id, r.prediction, r.probabilities, r.input)));
 }

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { predictionLines } from '../../src/consumer/prediction-lines.js';
-import type { ScoredRecord } from '../../src/consumer/prediction-lines.js';
+import { joinLines, predictionLine } from '../../src/consumer/prediction-lines.js';
+import type { Prediction, RecordId } from '../../src/shared/types.js';
 
-describe('predictionLines', () => {
+/** A record with what the model gave for it. */
+interface ScoredRecord {
+  id: RecordId;
+  prediction: Prediction;
+  probabilities?: readonly number[];
+  input?: Record<string, unknown>;
+}
+
+/** A part's text, as the record pipeline writes it: one line per record. */
+const predictionLines = (records: readonly ScoredRecord[]): string =>
+  joinLines(records.map((r) => predictionLine(r.id, r.prediction, r.probabilities, r.input)));
+
+describe('predictionLine and joinLines', () => {
   it('writes exactly what JSON.stringify({id, prediction}) writes, one line per record', () => {
     const ids = [1, 'r-"2"', 3.5, -0, 1e21, 'ü\n'];
     const predictions = [6, 15.000000000000002, 'setosa', [1, 2], { label: 'a' }, -1e-7];
