@@ -30,7 +30,12 @@ export const RUN_SPEC: CommandSpec = {
       help: 'where the batch folder is written',
       defaultText: '$OUTPUT_URL, else ./output',
     },
-    'chunk-size': { type: 'string', value: 'N', help: 'records per chunk', defaultText: '$CHUNK_SIZE, else 1000' },
+    'chunk-size': {
+      type: 'string',
+      value: 'N',
+      help: 'records per chunk',
+      defaultText: '$CHUNK_SIZE, else about 4 splits per consumer slot (at least 1000)',
+    },
     consumers: { type: 'string', value: 'N', help: 'consumer processes', defaultText: 'one per CPU core' },
     format: { type: 'string', value: 'jsonl|csv', help: 'dataset format', defaultText: 'from the file name, else jsonl' },
     ...SCHEMA_FLAGS,

@@ -45,6 +45,7 @@ import { parseLabels } from './labels.js';
 import { startLocalRedis } from './local-redis.js';
 import type { LocalRedis } from './local-redis.js';
 import { ProgressReporter } from './progress.js';
+import { runChunkSize } from './run-chunk-size.js';
 import { checkLocalDataset, checkOutput, datasetUrl } from './run-preflight.js';
 import { checkCsvColumns, readSchemaFlags, schemaFlagValues } from './schema-flags.js';
 import type { SchemaFlags } from './schema-flags.js';
@@ -94,6 +95,8 @@ export interface RunSummary extends Omit<Partial<Manifest>, 'status' | 'output' 
   manifest: string | null;
   records: BatchView['records'];
   chunks: BatchView['chunks'];
+  /** Records per chunk: `--chunk-size`, `CHUNK_SIZE`, or what `run` picked for the dataset (run-chunk-size.ts). */
+  chunkSize: number;
   wallSeconds: number;
   recordsPerSecond: number;
   /** True when the dataset held no records (the batch completed with nothing to do). */
@@ -203,6 +206,12 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
       (line) => progress.log(formatLine(line)),
     );
     pool.start();
+    // Sized while the consumers start (they take longer): see run-chunk-size.ts.
+    if (options.chunkSize === undefined && !config.explicitlySet.has('CHUNK_SIZE') && config.ingestSplits) {
+      const sized = await runChunkSize(request, options.consumers * config.consumerConcurrency, config);
+      if (sized !== undefined) request.chunkSize = sized;
+    }
+    logger.info({ chunk_size: request.chunkSize, consumers: options.consumers }, 'chunk size chosen');
     const submitted = service.submit(request, { traceContext: trace.setSpan(ROOT_CONTEXT, runSpan) });
     const { id } = await Promise.race([submitted, interrupts.rejected]);
     runSpan.setAttribute(ATTR.batchId, id);
@@ -232,6 +241,7 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
       manifest: manifest ? `${folder}${sink.url.startsWith('file:') ? path.sep : '/'}${MANIFEST_NAME}` : null,
       records: view.records,
       chunks: view.chunks,
+      chunkSize: request.chunkSize,
       wallSeconds,
       recordsPerSecond: (view.records.succeeded + view.records.failed) / wallSeconds,
       emptyDataset: view.status === 'completed' && view.records.total === 0,

@@ -21,7 +21,7 @@ interface InputObject extends SourceEntry {
 }
 
 /** The objects a dataset URL names: itself, or a folder's objects (which `list` gives whole, size and version). */
-async function inputObjects(source: DatasetSource, url: URL, options: OpenOptions): Promise<InputObject[]> {
+export async function inputObjects(source: DatasetSource, url: URL, options: OpenOptions): Promise<InputObject[]> {
   // A URL that names no folder, or that lists nothing (an object's key), is one object.
   const listed = source.list ? await source.list(url, options).catch(() => undefined) : undefined;
   if (listed !== undefined) {

@@ -30,6 +30,7 @@ interface Summary {
   total_cost_usd: number;
   records: { succeeded: number; failed: number; total: number };
   chunks: { total: number; failed: number };
+  chunkSize: number;
   output: string;
 }
 
@@ -71,12 +72,29 @@ describe('batchinfer run', () => {
     const summary = JSON.parse(result.stdout) as Summary;
     expect(summary.status).toBe('completed');
     expect(summary.chunks.total).toBe(13);
+    expect(summary.chunkSize).toBe(400);
     const output = await readBatchOutput(out, summary.id);
     // Bad lines land in several different chunks' error files.
     expect(output.files.filter((f) => f.startsWith('errors-')).length).toBeGreaterThan(5);
     expectEveryRecordOnce(output, data.expected, data.badLines);
     expect(summary.records.total).toBe(data.records);
     expect(output.errors.find((e) => e.line === 173)?.error).toBeTruthy();
+  });
+
+  it('picks the chunk size from the dataset when none is given: about 4 splits per consumer slot', async () => {
+    // 2 consumers × CONSUMER_CONCURRENCY 2 = 4 slots: 16 splits of about 2500 records.
+    const data = await writeJsonlDataset(path.join(dir, 'sized.jsonl'), 40_000, { bad: (line) => line % 997 === 0 });
+    const out = path.join(dir, 'sized-out');
+    const result = await runCli(['run', data.path, '--output', out, '--consumers', '2', '--json'], {
+      env: { REDIS_URL: redis.url, CONSUMER_CONCURRENCY: '2' },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary;
+    expect(summary.chunkSize).toBeGreaterThan(2000);
+    expect(summary.chunkSize).toBeLessThan(3000);
+    expect(summary.chunks.total).toBeGreaterThanOrEqual(15);
+    expect(summary.chunks.total).toBeLessThanOrEqual(17);
+    expectEveryRecordOnce(await readBatchOutput(out, summary.id), data.expected, data.badLines);
   });
 
   it('reads CSV with a header, gzip-compressed, reporting bad rows by line', async () => {

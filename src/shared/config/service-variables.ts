@@ -104,7 +104,8 @@ export const CHUNK_VARIABLES = {
     doc: 'Records per chunk when a request gives none.',
     note:
       'Each chunk costs a few ms of CPU across consumer, Redis and the file system (about 4.5 ms on the 2-core VM of BENCHMARKS.md): for cheap models use 5000 or more; ' +
-      'smaller chunks retry faster and spread a small batch over more consumers.',
+      'smaller chunks retry faster and spread a small batch over more consumers. ' +
+      '`run` with neither this nor `--chunk-size` picks about 4 splits per consumer slot instead (docs/cli.md).',
   }),
   consumerConcurrency: int('CONSUMER_CONCURRENCY', {
     services: WORKERS,
