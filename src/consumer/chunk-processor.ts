@@ -21,11 +21,11 @@ import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { loadModel, parseModelRef } from '../shared/models/registry.js';
 import type { Model, ModelContext } from '../shared/models/model.js';
 import { ATTR, attrs, inSpan, MESSAGING, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
-import type { ParsedChunk } from '../shared/formats/record-parser.js';
+import { parseChunk } from '../shared/formats/record-parser.js';
 import type { ChunkData, SplitRef } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
 import type { BatchSinks } from './batch-sinks.js';
-import type { ChunkReader } from './chunk-reader.js';
+import type { ChunkReader, ReadChunk } from './chunk-reader.js';
 import { failureReason, SHUTDOWN } from './failure-reason.js';
 import { assertNotHalted, BatchHaltedError } from './halt-guard.js';
 import type { RecordPipeline } from './record-pipeline.js';
@@ -222,9 +222,9 @@ export class ChunkProcessor {
     const model = await inSpan(SPAN.modelLoading, attrs({ [ATTR.model]: chunk.model }), () => loadModel(spec));
     checkFeatureCount(model, chunk);
     signal?.throwIfAborted();
-    const parsed = await this.options.reader.read(chunk, signal);
-    await this.recordSplitLines(chunk, parsed);
-    const scored = await this.options.pipeline.score(chunk, parsed, model, sink, signal, () =>
+    const read = await this.options.reader.read(chunk, signal);
+    await this.recordSplitLines(chunk, read);
+    const scored = await this.options.pipeline.score(read.chunk, model, sink, signal, () =>
       assertNotHalted(this.options.store, chunk.batchId),
     );
     // Before the chunk is accounted: the chunk that completes the batch writes the manifest.
@@ -234,9 +234,9 @@ export class ChunkProcessor {
   }
 
   /** A split's line count, recorded before its chunk is accounted (the closer places its lines with it). */
-  private async recordSplitLines(chunk: ChunkData, parsed: ParsedChunk): Promise<void> {
-    if (!chunk.split || parsed.splitLines === undefined || !this.options.splitLines) return;
-    await this.options.splitLines.record(chunk.batchId, chunk.chunkIndex, chunk.split, parsed.splitLines);
+  private async recordSplitLines(chunk: ChunkData, read: ReadChunk): Promise<void> {
+    if (!chunk.split || read.splitLines === undefined || !this.options.splitLines) return;
+    await this.options.splitLines.record(chunk.batchId, chunk.chunkIndex, chunk.split, read.splitLines);
   }
 
   /** Notes a model failure on the batch, so its other chunks fail fast (best effort). */
@@ -266,13 +266,14 @@ export class ChunkProcessor {
       if (!state || state.halted) sink = undefined;
     }
     // The records are read again to name each one in the error file.
-    const parsed = await this.options.reader.read(chunk, undefined, 'lenient').catch((err: unknown): ParsedChunk => {
+    const read = await this.options.reader.read(chunk, undefined, 'lenient').catch((err: unknown): ReadChunk => {
       if (!chunk.split) throw err;
       // A split whose bytes are gone (the object changed): its lines cannot be named, or counted.
       log.error({ err }, 'split unreadable: its records cannot be listed in the error file');
-      return { records: [], errors: [] };
+      return { chunk: { ...chunk, records: [] } };
     });
-    await this.recordSplitLines(chunk, parsed);
+    await this.recordSplitLines(chunk, read);
+    const parsed = parseChunk(read.chunk);
     let records: number;
     try {
       records = await this.options.pipeline.writeFailed(chunk, parsed, sink, `chunk failed: ${reason}`);

@@ -1,13 +1,12 @@
 /**
  * Where a chunk's records come from: the records its event carries (the streaming path), or
- * the byte range of the dataset its split names, read here (the split path). Every record
- * comes back parsed or as a record error with its line number, so the pipeline after it does
- * not care how the chunk travelled. A split's line numbers count from the split's start
- * (plus its `lineBase`) until the batch closes and `split-lines.ts` makes them absolute.
+ * the byte range of the dataset its split names, read here (the split path). Either way the
+ * chunk comes back with its raw records and the line number of the first, so the pipeline
+ * after it (which parses them) does not care how the chunk travelled. A split's line numbers
+ * count from the split's start (plus its `lineBase`) until the batch closes and
+ * `split-lines.ts` makes them absolute.
  */
 import { DatasetError } from '../shared/errors.js';
-import { parseChunk } from '../shared/formats/record-parser.js';
-import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import { formatNamed } from '../shared/formats/registry.js';
 import type { ChunkData, SplitDescriptor } from '../shared/types.js';
 import { readSplit } from './split-reader.js';
@@ -45,14 +44,24 @@ const describe = (split: SplitDescriptor): string => {
   return `${url.protocol}//${url.host}${url.pathname} bytes ${split.start}-${split.end}`;
 };
 
+/** A chunk with its raw records in hand. */
+export interface ReadChunk {
+  chunk: ChunkData;
+  /**
+   * For a split: how many lines of its object it owns (blank lines included, plus its
+   * `lineBase`), which places the next split's lines when the batch closes.
+   */
+  splitLines?: number;
+}
+
 export class ChunkReader {
   constructor(private readonly options?: ChunkReaderOptions) {}
 
-  /** The chunk's records, parsed with its format and schema. */
-  async read(chunk: ChunkData, signal?: AbortSignal, mode: ReadMode = 'strict'): Promise<ParsedChunk> {
+  /** The chunk with its records: a streamed chunk as it came, a split's read from the dataset. */
+  async read(chunk: ChunkData, signal?: AbortSignal, mode: ReadMode = 'strict'): Promise<ReadChunk> {
     signal?.throwIfAborted();
     const { split } = chunk;
-    if (!split) return parseChunk(chunk);
+    if (!split) return { chunk };
     const text = await this.readText(split, signal ?? new AbortController().signal);
     if (mode === 'strict' && formatNamed(chunk.format).multiLineRecords) {
       const at = text.records.findIndex(oddQuotes);
@@ -64,9 +73,10 @@ export class ChunkReader {
         );
       }
     }
-    const parsed = parseChunk({ ...chunk, records: text.records, rejected: text.rejected, firstLine: split.lineBase + 1 });
-    parsed.splitLines = split.lineBase + text.records.length;
-    return parsed;
+    return {
+      chunk: { ...chunk, records: text.records, rejected: text.rejected, firstLine: split.lineBase + 1 },
+      splitLines: split.lineBase + text.records.length,
+    };
   }
 
   private async readText(split: SplitDescriptor, signal: AbortSignal): ReturnType<typeof readSplit> {

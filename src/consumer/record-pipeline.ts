@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { context, trace } from '@opentelemetry/api';
 import type { Context, HrTime } from '@opentelemetry/api';
+import { RecordCursor } from '../shared/formats/record-parser.js';
 import type { ParsedChunk } from '../shared/formats/record-parser.js';
 import { errorsName, partName } from '../shared/io/sinks/output-layout.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
@@ -45,26 +46,33 @@ const hrTimeAt = (perfNow: number): HrTime => {
   return [Math.floor(ms / 1000), Math.floor((ms % 1000) * 1e6)];
 };
 
-/** Drops records whose feature count the model does not take (record errors). */
-function prepareRecords(parsed: ParsedChunk, inputSize: number | undefined): { valid: ParsedRecord[]; errors: RecordError[] } {
-  const records = parsed.records;
-  const errors = [...parsed.errors];
-  if (inputSize === undefined) return { valid: records, errors };
-  const valid = records.filter((r) => r.features.length === inputSize);
-  if (valid.length !== records.length) {
-    for (const r of records) {
-      if (r.features.length !== inputSize) {
-        errors.push({
-          line: r.line,
-          id: r.id,
-          code: 'FEATURE_COUNT_MISMATCH',
-          error: `expected ${inputSize} features, got ${r.features.length}`,
-        });
-      }
+/**
+ * Moves records whose feature count the model does not take from `records` to `errors`
+ * (record errors). Returns whether it moved any.
+ */
+function dropMismatched(records: ParsedRecord[], errors: RecordError[], inputSize: number | undefined): boolean {
+  if (inputSize === undefined) return false;
+  let kept = 0;
+  for (const r of records) {
+    if (r.features.length === inputSize) records[kept++] = r;
+    else {
+      errors.push({
+        line: r.line,
+        id: r.id,
+        code: 'FEATURE_COUNT_MISMATCH',
+        error: `expected ${inputSize} features, got ${r.features.length}`,
+      });
     }
-    errors.sort((a, b) => a.line - b.line);
   }
-  return { valid, errors };
+  const dropped = kept !== records.length;
+  records.length = kept;
+  return dropped;
+}
+
+/** Sorts `errors[from..]` by line, in place (a model batch's errors: parse, width and model errors). */
+function sortFrom(errors: RecordError[], from: number): void {
+  const tail = errors.slice(from).sort((a, b) => a.line - b.line);
+  for (let i = 0; i < tail.length; i++) errors[from + i] = tail[i] as RecordError;
 }
 
 export class RecordPipeline {
@@ -75,34 +83,67 @@ export class RecordPipeline {
   }
 
   /**
-   * Scores the chunk's parsed records in sub-batches and writes its files. A record the model
-   * cannot score is a record error; failures of the model as a whole propagate (the attempt
-   * fails). `beforeWrite` runs after scoring and before any file is written; what it
-   * throws propagates and nothing is written (a batch cancelled meanwhile).
+   * Parses, scores and serialises the chunk's records one model batch (`MODEL_BATCH_SIZE`)
+   * at a time, then writes its files. Each batch is a `data_preparation` span and a
+   * `model_inference` span. A record that cannot be parsed or scored is a record error;
+   * failures of the model as a whole propagate (the attempt fails). `beforeWrite` runs after
+   * scoring and before any file is written; what it throws propagates and nothing is
+   * written (a batch cancelled meanwhile).
    */
   async score(
     chunk: ChunkData,
-    parsed: ParsedChunk,
     model: Model,
     sink: OutputSink,
     signal?: AbortSignal,
     beforeWrite?: () => Promise<void>,
   ): Promise<ScoredChunk> {
-    const prepareStart = performance.now();
-    const total = parsed.records.length + parsed.errors.length;
-    const { valid, errors } = inSpanSync(SPAN.dataPreparation, attrs({ [ATTR.chunkRecords]: total }), (span) => {
-      const prepared = prepareRecords(parsed, model.inputSize);
-      span.setAttributes({ [ATTR.recordsSucceeded]: prepared.valid.length, [ATTR.recordsFailed]: prepared.errors.length });
-      this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), prepared.errors);
-      return prepared;
-    });
+    const cursor = new RecordCursor(chunk);
+    const batchSize = this.scorer.batchSizeFor(cursor.remaining);
+    const errors: RecordError[] = [];
+    // Each model batch's lines, serialised as soon as it is scored: the chunk's records never
+    // all live at once, only its output text.
+    const parts: string[] = [];
+    const scored: ScoredChunk = { succeeded: 0, failed: 0, latencyMs: 0, predictionSum: 0, predictionCount: 0 };
+    while (cursor.remaining > 0) {
+      const records: ParsedRecord[] = [];
+      const prepareStart = performance.now();
+      const errorsBefore = errors.length;
+      inSpanSync(SPAN.dataPreparation, attrs({ [ATTR.chunkRecords]: cursor.remaining }), (span) => {
+        cursor.take(batchSize, records, errors);
+        if (dropMismatched(records, errors, model.inputSize)) sortFrom(errors, errorsBefore);
+        span.setAttributes({ [ATTR.recordsSucceeded]: records.length, [ATTR.recordsFailed]: errors.length - errorsBefore });
+        this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), errors.slice(errorsBefore));
+      });
+      if (records.length === 0) continue;
+      const prepared = errors.length;
+      const lines = await this.predict(records, model, errors, scored, signal);
+      if (lines.length > 0) parts.push(joinLines(lines));
+      // Errors stay in line order: the model's refusals sort among this batch's parse errors.
+      if (errors.length > prepared && prepared > errorsBefore) sortFrom(errors, errorsBefore);
+    }
+    scored.failed = errors.length;
+    await beforeWrite?.();
+    await this.write(chunk, sink, parts.length > 0 ? parts.join('') : undefined, errors, signal);
+    return scored;
+  }
 
-    const predictSpan = tracer.startSpan(SPAN.modelInference, attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: valid.length }));
+  /**
+   * Scores one model batch: its output lines, straight from the score columns (no object per
+   * record), its record errors into `errors`, its counts and prediction sum into `scored`.
+   */
+  private async predict(
+    records: ParsedRecord[],
+    model: Model,
+    errors: RecordError[],
+    scored: ScoredChunk,
+    signal: AbortSignal | undefined,
+  ): Promise<string[]> {
+    const predictSpan = tracer.startSpan(SPAN.modelInference, attrs({ [ATTR.model]: model.name, [ATTR.chunkRecords]: records.length }));
     const inferStart = performance.now();
     let report: ScoreReport;
     try {
-      const rows = new Array<readonly number[]>(valid.length);
-      for (let i = 0; i < valid.length; i++) rows[i] = (valid[i] as ParsedRecord).features;
+      const rows = new Array<readonly number[]>(records.length);
+      for (let i = 0; i < records.length; i++) rows[i] = (records[i] as ParsedRecord).features;
       report = await this.scorer.score(model, rows, { signal });
       predictSpan.setAttributes({ [ATTR.modelSubBatchSize]: report.subBatchSize, [ATTR.modelCalls]: report.calls });
     } catch (err) {
@@ -112,14 +153,11 @@ export class RecordPipeline {
       predictSpan.end();
     }
     const inferEnd = performance.now();
-    // One output line per scored record, straight from the columns (no object per record),
-    // and the prediction sum taken in the same pass.
+    scored.latencyMs += inferEnd - inferStart;
     const lines: string[] = [];
-    let predictionSum = 0;
-    let predictionCount = 0;
     const { predictions, probabilities, errors: scoreErrors } = report;
-    for (let i = 0; i < valid.length; i++) {
-      const record = valid[i] as ParsedRecord;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as ParsedRecord;
       const scoreError = scoreErrors.size > 0 ? scoreErrors.get(i) : undefined;
       if (scoreError) {
         errors.push({ line: record.line, id: record.id, code: scoreError.code, error: scoreError.error });
@@ -128,25 +166,16 @@ export class RecordPipeline {
       const prediction = predictions[i] as Prediction;
       lines.push(predictionLine(record.id, prediction, probabilities?.[i], record.input));
       if (typeof prediction === 'number') {
-        predictionSum += prediction;
-        predictionCount++;
+        scored.predictionSum += prediction;
+        scored.predictionCount++;
       }
     }
-    if (scoreErrors.size > 0) errors.sort((a, b) => a.line - b.line);
+    scored.succeeded += lines.length;
     if ((this.options.recordSampleRatio ?? 0) > 0) {
-      const scored = scoreErrors.size > 0 ? valid.filter((_, i) => !scoreErrors.has(i)) : valid;
-      this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), scored);
+      const kept = scoreErrors.size > 0 ? records.filter((_, i) => !scoreErrors.has(i)) : records;
+      this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), kept);
     }
-
-    await beforeWrite?.();
-    await this.write(chunk, sink, lines.length > 0 ? joinLines(lines) : undefined, errors, signal);
-    return {
-      succeeded: lines.length,
-      failed: errors.length,
-      latencyMs: inferEnd - inferStart,
-      predictionSum,
-      predictionCount,
-    };
+    return lines;
   }
 
   /**

@@ -104,8 +104,13 @@ export class SubBatchScorer {
     this.batchSize = batchSize;
   }
 
+  /** Records per model call for a chunk of `records`. */
+  batchSizeFor(records: number): number {
+    return Math.max(1, this.batchSize ?? Math.min(records, DEFAULT_MODEL_BATCH_SIZE));
+  }
+
   async score(model: Model, rows: Rows, options: PredictOptions = {}): Promise<ScoreReport> {
-    const size = Math.max(1, this.batchSize ?? Math.min(rows.length, DEFAULT_MODEL_BATCH_SIZE));
+    const size = this.batchSizeFor(rows.length);
     const report: ScoreReport = { predictions: [], errors: new Map(), calls: 0, subBatchSize: size };
     // No record (all blank or bad): no model call.
     if (rows.length === 0) return report;

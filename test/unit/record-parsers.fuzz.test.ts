@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseChunk } from '../../src/shared/formats/record-parser.js';
+import { parseChunk, RecordCursor } from '../../src/shared/formats/record-parser.js';
 import { parseCsvRecord } from '../../src/shared/formats/csv.js';
 import { parseJsonlRecord } from '../../src/shared/formats/jsonl.js';
 import { parseBatchRequest } from '../../src/producer/batch-request.js';
@@ -15,7 +15,7 @@ import { splitRecords } from '../../src/shared/formats/record-splitter.js';
 import type { RawRecord } from '../../src/shared/formats/record-splitter.js';
 import { parseCsvRow } from '../../src/shared/formats/csv-row.js';
 import { ValidationError } from '../../src/shared/errors.js';
-import type { ChunkData, DatasetFormat } from '../../src/shared/types.js';
+import type { ChunkData, DatasetFormat, ParsedRecord, RecordError } from '../../src/shared/types.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -106,6 +106,28 @@ describe('record parsers on generated input', () => {
           expect(ok.length + errors.length).toBe(records.filter((r) => r.trim() !== '').length);
         },
       ),
+      RUNS,
+    );
+  });
+  it('a RecordCursor taken a few records at a time gives what parseChunk gives, in line order', () => {
+    fc.assert(
+      fc.property(fc.array(recordish, { maxLength: 30 }), fc.integer({ min: 1, max: 7 }), (records, step) => {
+        const chunk: ChunkData = {
+          batchId: 'b',
+          chunkIndex: 0,
+          firstLine: 1,
+          records,
+          format: 'jsonl',
+          model: 'sum',
+          outputUrl: 'file:///tmp/x',
+        };
+        const cursor = new RecordCursor(chunk);
+        const ok: ParsedRecord[] = [];
+        const errors: RecordError[] = [];
+        while (cursor.remaining > 0) expect(cursor.take(step, ok, errors)).toBeLessThanOrEqual(step);
+        expect({ records: ok, errors }).toEqual(parseChunk(chunk));
+        expect(errors.map((e) => e.line)).toEqual([...errors.map((e) => e.line)].sort((a, b) => a - b));
+      }),
       RUNS,
     );
   });
