@@ -27,6 +27,7 @@ await import(${dist('producer', 'producer-service.js')});
 await import(${dist('exporter', 'exporter-service.js')});
 await import(${dist('consumer', 'consumer-service.js')});
 await import(${dist('cli', 'run-command.js')});
+await import(${dist('cli', 'run-batch.js')});
 const { loadModel, parseModelRef } = await import(${dist('shared', 'models', 'registry.js')});
 const sum = await loadModel(parseModelRef('sum', { modelRoot: ${JSON.stringify(dir)} }));
 await sum.predict([[1, 2]]);

@@ -16,6 +16,7 @@ const sdkModules = () => Object.keys(require('node:module')._cache).filter((file
 await import(${JSON.stringify(path.join(ROOT, 'dist', 'producer', 'producer-service.js'))});
 await import(${JSON.stringify(path.join(ROOT, 'dist', 'consumer', 'consumer-service.js'))});
 await import(${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'run-command.js'))});
+await import(${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'run-batch.js'))});
 const before = sdkModules();
 const { loadS3Store } = await import(${JSON.stringify(path.join(ROOT, 'dist', 'shared', 'io', 's3', 'load-s3-store.js'))});
 await loadS3Store();

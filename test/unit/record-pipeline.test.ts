@@ -11,6 +11,12 @@ import { openBatchSink } from '../../src/shared/io/sinks/registry.js';
 import type { Model } from '../../src/shared/models/model.js';
 import type { ChunkData } from '../../src/shared/types.js';
 
+const jsonLines = async <T>(file: string): Promise<T[]> =>
+  (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'record-pipeline-'));
@@ -47,14 +53,8 @@ describe('RecordPipeline, one model batch at a time', () => {
     const scored = await new RecordPipeline({ modelBatchSize: batchSize }).score(chunk, picky, sink);
 
     const folder = path.join(dir, `out-${batchSize}`, batchId);
-    const predicted = (await readFile(path.join(folder, 'part-00000.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
-    const errors = (await readFile(path.join(folder, 'errors-00000.jsonl'), 'utf8'))
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const predicted = await jsonLines<{ id: number; prediction: number }>(path.join(folder, 'part-00000.jsonl'));
+    const errors = await jsonLines<{ line: number; code: string }>(path.join(folder, 'errors-00000.jsonl'));
     const expected = { predicted: [] as number[], errors: [] as [number, string][] };
     for (let n = 1; n <= count; n++) {
       if (n % 50 === 0) continue;
