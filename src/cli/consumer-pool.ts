@@ -29,6 +29,7 @@ export class ConsumerPool {
   private readonly children = new Set<ChildProcess>();
   private restarts = 0;
   private stopping = false;
+  private started = false;
 
   constructor(
     private readonly count: number,
@@ -36,7 +37,10 @@ export class ConsumerPool {
     private readonly onLog: (line: string) => void,
   ) {}
 
+  /** Starts the consumers; a second call does nothing. */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     for (let i = 0; i < this.count; i++) this.spawnOne();
   }
 

@@ -130,17 +130,11 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
       (line) => progress.log(formatLine(line)),
     );
     pool = consumers;
-    let consumersStarted = false;
-    const startConsumers = (): void => {
-      if (consumersStarted) return;
-      consumersStarted = true;
-      consumers.start();
-    };
     // A private Redis is up: the consumers start now, and load their modules while this
     // process loads the batch half's (loaded here, after the spawns: compiling it holds this
-    // process's event loop). A REDIS_URL is checked first (run-batch.ts), so that an
-    // unreachable one gives one line, not the consumers' complaints.
-    if (localRedis) startConsumers();
+    // process's event loop). A REDIS_URL is checked first (run-batch.ts starts them once it
+    // answers), so that an unreachable one gives one line, not the consumers' complaints.
+    if (localRedis) consumers.start();
     const { runBatch } = await import('./run-batch.js');
     return await runBatch({
       config: { ...config, redisUrl, queuePrefix: prefix, outputUrl, modelRoot },
@@ -152,7 +146,6 @@ export async function runCommand(parsed: ParsedCommand): Promise<number> {
       progress,
       interrupts,
       pool: consumers,
-      startConsumers,
       started,
     });
   } finally {

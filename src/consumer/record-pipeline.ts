@@ -108,10 +108,15 @@ export class RecordPipeline {
       const records: ParsedRecord[] = [];
       const prepareStart = performance.now();
       const errorsBefore = errors.length;
-      inSpanSync(SPAN.dataPreparation, attrs({ [ATTR.chunkRecords]: cursor.remaining }), (span) => {
+      inSpanSync(SPAN.dataPreparation, {}, (span) => {
+        const linesBefore = cursor.remaining;
         cursor.take(batchSize, records, errors);
         if (dropMismatched(records, errors, model.inputSize)) sortFrom(errors, errorsBefore);
-        span.setAttributes({ [ATTR.recordsSucceeded]: records.length, [ATTR.recordsFailed]: errors.length - errorsBefore });
+        span.setAttributes({
+          [ATTR.chunkRecords]: linesBefore - cursor.remaining,
+          [ATTR.recordsSucceeded]: records.length,
+          [ATTR.recordsFailed]: errors.length - errorsBefore,
+        });
         this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), errors.slice(errorsBefore));
       });
       if (records.length === 0) continue;
