@@ -149,6 +149,11 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
     options.appendfsync ?? 'always',
     '--daemonize',
     'no',
+    // Redis acts on SIGTERM in its cron, which runs `hz` times a second: at the default 10 a
+    // private Redis took 80-95 ms to stop, the last thing a `run` waits for; at 100, 8-15 ms
+    // (idle, it costs ~4 ms of CPU a second more: 50 ms in 10 s against 20 ms, measured here).
+    '--hz',
+    '100',
     '--loglevel',
     'warning',
   ];
