@@ -15,14 +15,14 @@ import type { SplitLineLedger } from '../shared/batch/split-lines.js';
 import type { SplitWindow } from '../shared/batch/split-window.js';
 import { CHUNK_QUEUE } from '../shared/batch/keys.js';
 import { BatchinferError, ModelError, OutputRefusedError } from '../shared/errors.js';
-import { InvalidChunkEventError, isSplitRef, readChunkEvent } from '../shared/events/chunk-event.js';
-import type { ChunkEventJson } from '../shared/events/chunk-event.js';
+import { InvalidChunkEventError, isSplitRef, isStreamedRef, readChunkEvent } from '../shared/events/chunk-event.js';
+import type { ChunkEventData, ChunkEventJson } from '../shared/events/chunk-event.js';
 import type { OutputSink } from '../shared/io/sinks/output-sink.js';
 import { loadModel, parseModelRef } from '../shared/models/registry.js';
 import type { Model, ModelContext } from '../shared/models/model.js';
 import { ATTR, attrs, inSpan, MESSAGING, recordError, SPAN, tracer } from '../shared/observability/tracing.js';
 import { parseChunk } from '../shared/formats/record-parser.js';
-import type { ChunkData, SplitRef } from '../shared/types.js';
+import type { ChunkContext, ChunkData } from '../shared/types.js';
 import type { Attempt, AttemptAccounting, FinalFailure } from './attempt-accounting.js';
 import type { BatchSinks } from './batch-sinks.js';
 import type { ChunkReader, ReadChunk } from './chunk-reader.js';
@@ -46,15 +46,18 @@ export interface ChunkProcessorOptions {
 
 export type ChunkOutcome = 'done' | 'skipped' | 'failed';
 
-/** A set that forgets its oldest entries past `max`: remembers recent batches, never grows unbounded. */
-class BoundedSet {
-  private readonly items = new Set<string>();
+/** A map that forgets its oldest entries past `max`: remembers recent batches, never grows unbounded. */
+class BoundedMap<T> {
+  private readonly items = new Map<string, T>();
   constructor(private readonly max: number) {}
-  /** Adds `item`; false when it was already there. */
-  add(item: string): boolean {
-    if (this.items.has(item)) return false;
-    this.items.add(item);
-    if (this.items.size > this.max) this.items.delete(this.items.values().next().value as string);
+  get(key: string): T | undefined {
+    return this.items.get(key);
+  }
+  /** Sets `key`; false when it was already there (its value is kept). */
+  set(key: string, value: T): boolean {
+    if (this.items.has(key)) return false;
+    this.items.set(key, value);
+    if (this.items.size > this.max) this.items.delete(this.items.keys().next().value as string);
     return true;
   }
 }
@@ -100,8 +103,10 @@ function checkFeatureCount(model: Model, chunk: ChunkData): void {
 }
 
 export class ChunkProcessor {
-  /** Batches whose model info this process has noted (bounded: see {@link BoundedSet}). */
-  private readonly noted = new BoundedSet(1000);
+  /** Batches whose model info this process has noted (bounded: see {@link BoundedMap}). */
+  private readonly noted = new BoundedMap<true>(1000);
+  /** The fields of recent batches, for their streamed chunks. */
+  private readonly contexts = new BoundedMap<ChunkContext>(1000);
 
   constructor(private readonly options: ChunkProcessorOptions) {}
 
@@ -118,7 +123,7 @@ export class ChunkProcessor {
       throw err;
     }
     if (!found) {
-      this.options.logger.info({ job_id: job.id }, 'chunk skipped: its batch and plan are gone');
+      this.options.logger.info({ job_id: job.id }, 'chunk skipped: its batch (or its plan) is gone');
       return 'skipped';
     }
     const chunk = found;
@@ -144,13 +149,27 @@ export class ChunkProcessor {
   }
 
   /**
-   * The chunk an event names: a streamed chunk as it is, a split rebuilt from its batch's plan
-   * (null when the batch and its plan are gone).
+   * The chunk an event names: a split rebuilt from its batch's plan, a streamed chunk's
+   * records with its batch's fields, an earlier build's whole chunk as it is (null when the
+   * batch, or its plan, is gone).
    */
-  async chunkOf(data: ChunkData | SplitRef): Promise<ChunkData | null> {
-    if (!isSplitRef(data)) return data;
-    if (!this.options.splitWindow) throw new InvalidChunkEventError('this consumer reads no splits');
-    return this.options.splitWindow.resolve(data);
+  async chunkOf(data: ChunkEventData): Promise<ChunkData | null> {
+    if (isSplitRef(data)) {
+      if (!this.options.splitWindow) throw new InvalidChunkEventError('this consumer reads no splits');
+      return this.options.splitWindow.resolve(data);
+    }
+    if (!isStreamedRef(data)) return data;
+    const context = await this.contextOf(data.batchId);
+    return context ? { ...context, ...data } : null;
+  }
+
+  /** The batch's fields, read once per batch: they never change once its first chunk is queued. */
+  private async contextOf(batchId: string): Promise<ChunkContext | null> {
+    const known = this.contexts.get(batchId);
+    if (known) return known;
+    const context = await this.options.store.getChunkContext(batchId);
+    if (context) this.contexts.set(batchId, context);
+    return context;
   }
 
   private async processInSpan(
@@ -173,6 +192,7 @@ export class ChunkProcessor {
     }
     const modelError = state.modelError;
     const attempt = await accounting.begin(job, log);
+    log.debug({ attempt: job.attemptsMade + 1 }, 'chunk started');
     if (attempt.waitSeconds !== undefined) trace.getActiveSpan()?.setAttribute(ATTR.queueWaitMs, Math.round(attempt.waitSeconds * 1000));
     try {
       // First, whatever this attempt's fate: every split taken up keeps the window queued.
@@ -228,7 +248,7 @@ export class ChunkProcessor {
       assertNotHalted(this.options.store, chunk.batchId),
     );
     // Before the chunk is accounted: the chunk that completes the batch writes the manifest.
-    if (model.info && this.noted.add(chunk.batchId)) await this.options.store.modelNotes.noteInfo(chunk.batchId, model.info);
+    if (model.info && this.noted.set(chunk.batchId, true)) await this.options.store.modelNotes.noteInfo(chunk.batchId, model.info);
     await this.options.accounting.done(chunk, attempt, scored, log);
     log.debug({ records: scored.succeeded, record_errors: scored.failed }, 'chunk done');
   }

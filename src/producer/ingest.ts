@@ -141,7 +141,10 @@ async function readAndPublish(
       if (!chunker) {
         if (record.text.trim() === '' && !record.rejected) continue;
         if (record.rejected) throw new DatasetError('DATASET_BAD_HEADER', 'header line is too long');
-        chunker = newChunker(format.parseHeader?.(record.text, schema));
+        const header = format.parseHeader?.(record.text, schema);
+        // Stored before any chunk is queued: consumers read it with the batch's other fields.
+        if (header) await deps.store.setHeader(batchId, header);
+        chunker = newChunker(header);
         continue;
       }
       const full = chunker.add(record);

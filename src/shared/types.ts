@@ -111,7 +111,17 @@ export interface SplitRef {
   end: number;
 }
 
-/** A chunk as the consumer works on it (the streaming path's event payload, or a split resolved against its plan). */
+/**
+ * What a streamed chunk's event carries: its records and where they start, as DESIGN.md has
+ * it (`lines` and `rejected` only when a chunk has them). The batch's fields (format, header,
+ * schema, model, output) are in the batch's hash, which the consumer reads once per batch.
+ */
+export type StreamedChunkRef = Pick<ChunkData, 'batchId' | 'chunkIndex' | 'firstLine' | 'lines' | 'rejected'> & { records: string[] };
+
+/** The batch's fields every one of its chunks shares, read by consumers from the batch's hash. */
+export type ChunkContext = Pick<ChunkData, 'format' | 'header' | 'schema' | 'model' | 'outputUrl'>;
+
+/** A chunk as the consumer works on it (a streamed chunk or a split, with its batch's fields). */
 export interface ChunkData {
   batchId: string;
   chunkIndex: number;

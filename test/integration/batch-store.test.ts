@@ -17,6 +17,19 @@ describe('BatchStore', () => {
     expect(view?.records).toEqual({ total: 19, read: 0, succeeded: 18, failed: 1 });
   });
 
+  it("gives a streamed chunk its batch's fields (format, schema, model, output, CSV header), none for a batch gone", async () => {
+    await t.store.create('bctx', { ...request, format: 'csv', schema: { features: ['a', 'b'], idField: 'key' } });
+    await t.store.setHeader('bctx', ['key', 'a', 'b']);
+    expect(await t.store.getChunkContext('bctx')).toEqual({
+      format: 'csv',
+      model: request.model,
+      outputUrl: request.outputUrl,
+      schema: { features: ['a', 'b'], idField: 'key' },
+      header: ['key', 'a', 'b'],
+    });
+    expect(await t.store.getChunkContext('no-such-batch')).toBeNull();
+  });
+
   it('lets the producer close when ingest finishes after the last chunk', async () => {
     await t.store.create('b2', request);
     expect(await t.store.recordChunk('b2', 0, chunkResult(5, 0))).toBe('open');

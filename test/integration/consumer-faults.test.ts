@@ -97,11 +97,9 @@ describe('a consumer lost mid-chunk', () => {
 
   it('frozen past its lock (SIGSTOP), then thawed: the chunk runs twice, its part is rewritten, nothing is doubled', async ({
     services,
-    probeQueue,
   }) => {
     // One chunk at a time, 1.2 s each: the freeze lands early in the chunk, before its part is written.
     const env = pipelineEnv({ CONSUMER_CONCURRENCY: '1' });
-    const probe = probeQueue(env.QUEUE_PREFIX);
     const producer = await services.start('producer', env);
     const other = await services.start('consumer', env);
     const frozen = await services.start('consumer', env);
@@ -111,7 +109,13 @@ describe('a consumer lost mid-chunk', () => {
       chunkSize: 400,
     });
 
-    const [jobId = ''] = await busyWith(probe, frozen);
+    // Frozen once inside the chunk, in the model's 1.2 s: frozen before its processor had read the
+    // chunk's state, the thawed consumer would find the chunk accounted and skip it.
+    const started = await waitUntil(() => frozen.logs.find((l) => l.msg === 'chunk started'), {
+      what: 'the consumer to start a chunk',
+      intervalMs: 20,
+    });
+    const jobId = String(started.job_id);
     frozen.process.kill('SIGSTOP');
     // The other consumer takes the chunk over once the frozen one's lock lapses, and writes its part.
     await waitUntil(() => other.logs.find((l) => l.msg === 'chunk done' && l.job_id === jobId), { what: `${jobId} to run again` });

@@ -1,7 +1,8 @@
 /**
  * A dataset that cannot be read in ranges (gzip) is streamed through Redis, but only a
  * window of its chunks at a time (`INGEST_WINDOW_CHUNKS`): with no consumer, ingest waits
- * at the window; consumers drain it and every record arrives once.
+ * at the window; consumers drain it and every record arrives once. A chunk's event carries its
+ * records, not its batch's fields.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -61,6 +62,9 @@ describe('streamed datasets', () => {
     const client = connect(redis.url);
     const jobs = (await client.keys(`${prefix}:chunks:*`)).filter((k) => /:chunks:[^:]+-\d+$/.test(k));
     expect(jobs.length).toBeLessThanOrEqual(5);
+    // Each carries its records as the contract has it, not the batch's fields (read from the batch's hash).
+    const queued = JSON.parse((await client.hget(jobs[0] as string, 'data')) ?? '{}') as { data: Record<string, unknown> };
+    expect(Object.keys(queued.data).sort()).toEqual(['batchId', 'chunkIndex', 'firstLine', 'records']);
     await client.quit();
 
     services.push(await startService('consumer', env));

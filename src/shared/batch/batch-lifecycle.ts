@@ -113,6 +113,15 @@ export class BatchLifecycle {
   }
 
   /**
+   * The CSV header a streaming ingest read, before it queues a chunk: consumers read it with
+   * the batch's other fields (a streamed chunk's event does not carry them). A resumed ingest
+   * reads the same version, so the same header.
+   */
+  async setHeader(id: string, header: readonly string[]): Promise<void> {
+    await this.redis.hset(batchKeys(this.prefix, id).batch, 'header', JSON.stringify(header));
+  }
+
+  /**
    * Progress while ingesting, shown by the status API and the CLI's progress bar: totals so
    * far, set rather than added, so a command resent after a Redis reconnect cannot count twice.
    */

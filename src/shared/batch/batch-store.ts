@@ -15,7 +15,7 @@ import { ChunkAccounting } from './chunk-accounting.js';
 import type { ChunkResult, CloseSignal, FailedAttempt } from './chunk-accounting.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import { ModelNotes } from './model-notes.js';
-import type { BatchRequest, BatchView } from '../types.js';
+import type { BatchRequest, BatchView, ChunkContext } from '../types.js';
 
 export type { AttemptUsage, ChunkFailure, ChunkResult, CloseSignal, FailedAttempt } from './chunk-accounting.js';
 export type { SummaryInputs } from './batch-views.js';
@@ -65,6 +65,11 @@ export class BatchStore {
     return this.lifecycle.setDatasetVersion(id, version);
   }
 
+  /** @see BatchLifecycle.setHeader */
+  setHeader(id: string, header: readonly string[]): Promise<void> {
+    return this.lifecycle.setHeader(id, header);
+  }
+
   /** @see BatchLifecycle.setIngestProgress */
   setIngestProgress(id: string, chunksEnqueued: number, recordsRead: number): Promise<void> {
     return this.lifecycle.setIngestProgress(id, chunksEnqueued, recordsRead);
@@ -110,6 +115,11 @@ export class BatchStore {
   /** @see BatchViews.getRequest */
   getRequest(id: string): ReturnType<BatchViews['getRequest']> {
     return this.views.getRequest(id);
+  }
+
+  /** @see BatchViews.getChunkContext */
+  getChunkContext(id: string): Promise<ChunkContext | null> {
+    return this.views.getChunkContext(id);
   }
 
   /** @see BatchViews.getState */

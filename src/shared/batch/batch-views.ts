@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { activeBatchesKey, batchKeys, ingestingIndexKey } from './keys.js';
 import { batchFolderUrl } from '../io/sinks/registry.js';
-import type { BatchError, BatchRequest, BatchStatus, BatchView } from '../types.js';
+import type { BatchError, BatchRequest, BatchStatus, BatchView, ChunkContext } from '../types.js';
 import { MODEL_ERROR_FIELD } from './model-notes.js';
 import type { ModelFailure } from './model-notes.js';
 
@@ -90,6 +90,27 @@ export class BatchViews {
     if (h.schedule) request.schedule = h.schedule;
     if (h.schema) request.schema = JSON.parse(h.schema) as BatchRequest['schema'];
     return { request, datasetVersion: h.datasetVersion, traceId: h.traceId || undefined };
+  }
+
+  /**
+   * The fields every chunk of the batch shares (format, CSV header, schema, model, output),
+   * which a streamed chunk's event does not repeat; null when the batch is gone.
+   */
+  async getChunkContext(id: string): Promise<ChunkContext | null> {
+    const [found, format, model, outputUrl, schema, header] = await this.redis.hmget(
+      this.batchKey(id),
+      'id',
+      'format',
+      'model',
+      'outputUrl',
+      'schema',
+      'header',
+    );
+    if (!found || !format || !model || !outputUrl) return null;
+    const context: ChunkContext = { format: format as ChunkContext['format'], model, outputUrl };
+    if (schema) context.schema = JSON.parse(schema) as ChunkContext['schema'];
+    if (header) context.header = JSON.parse(header) as string[];
+    return context;
   }
 
   /** The status and halt flag, the cheap read a consumer does before each chunk. */

@@ -6,7 +6,7 @@
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
-import type { ChunkData, SplitDescriptor, SplitRef } from '../types.js';
+import type { ChunkData, SplitDescriptor, SplitRef, StreamedChunkRef } from '../types.js';
 
 export const CHUNK_EVENT_TYPE = 'dev.batchinfer.chunk.v1';
 export const CHUNK_EVENT_SOURCE = '/batchinfer/producer';
@@ -22,9 +22,12 @@ export interface ChunkEventJson {
   datacontenttype: 'application/json';
   traceparent?: string;
   tracestate?: string;
-  /** A split's reference, or a streamed chunk with its records. */
-  data: ChunkData | SplitRef;
+  /** A split's reference, or a streamed chunk's records (a whole chunk from builds before 2026-12-02). */
+  data: ChunkEventData;
 }
+
+/** What a chunk event's `data` may be. */
+export type ChunkEventData = SplitRef | StreamedChunkRef | ChunkData;
 
 /** The trace headers of `ctx`, as the W3C propagator writes them (empty without a span). */
 export function traceHeaders(ctx: Context = context.active()): { traceparent?: string; tracestate?: string } {
@@ -46,9 +49,22 @@ const splitRef = (chunk: ChunkData, split: SplitDescriptor): SplitRef => ({
   end: split.end,
 });
 
+/** What a streamed chunk's event carries: its records, nothing its batch's hash holds. */
+function streamedRef(chunk: ChunkData): StreamedChunkRef {
+  const ref: StreamedChunkRef = {
+    batchId: chunk.batchId,
+    chunkIndex: chunk.chunkIndex,
+    firstLine: chunk.firstLine,
+    records: chunk.records ?? [],
+  };
+  if (chunk.lines) ref.lines = chunk.lines;
+  if (chunk.rejected?.length) ref.rejected = chunk.rejected;
+  return ref;
+}
+
 /** Builds the event for one chunk, carrying the trace context of `ctx`. */
 export function buildChunkEvent(chunk: ChunkData, ctx: Context = context.active()): ChunkEventJson {
-  const data = chunk.split ? splitRef(chunk, chunk.split) : chunk;
+  const data = chunk.split ? splitRef(chunk, chunk.split) : streamedRef(chunk);
   return {
     specversion: '1.0',
     type: CHUNK_EVENT_TYPE,
@@ -86,7 +102,10 @@ function isSplit(split: unknown): split is SplitDescriptor {
 }
 
 /** A split's reference (its chunk is rebuilt from the batch's plan), not a chunk carrying its records. */
-export const isSplitRef = (data: ChunkData | SplitRef): data is SplitRef => 'source' in data;
+export const isSplitRef = (data: ChunkEventData): data is SplitRef => 'source' in data;
+
+/** A streamed chunk's records without its batch's fields (which a whole chunk of an earlier build carries). */
+export const isStreamedRef = (data: ChunkEventData): data is StreamedChunkRef => !('source' in data) && !('format' in data);
 
 /**
  * Reads a chunk event from job data: checks the CloudEvents attributes this format fixes
@@ -94,7 +113,7 @@ export const isSplitRef = (data: ChunkData | SplitRef): data is SplitRef => 'sou
  * at all, cost a consumer scaling from zero before its first chunk) and returns its data
  * and the trace context it carries (the parent of the consumer's span).
  */
-export function readChunkEvent(json: unknown): { data: ChunkData | SplitRef; parentContext: Context } {
+export function readChunkEvent(json: unknown): { data: ChunkEventData; parentContext: Context } {
   if (typeof json !== 'object' || json === null) throw new InvalidChunkEventError('chunk job data is not an object');
   const event = json as Partial<Record<keyof ChunkEventJson, unknown>>;
   if (event.specversion !== '1.0') throw new InvalidChunkEventError(`unsupported CloudEvents specversion ${String(event.specversion)}`);
