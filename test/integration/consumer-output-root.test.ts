@@ -39,15 +39,15 @@ describe('a consumer', () => {
     await store.markIngested(id, 3, 3);
     await services.start('consumer', env);
 
-    // Chunks as anyone with access to Redis could write them: two pointing out of the root.
+    // Chunks as anyone with access to Redis could write them: whole chunks (as earlier builds
+    // queued them), two naming an output out of the root.
     const queue = createChunkQueue(redis, { prefix, attempts: 3, backoffMs: 10 });
     const outputs = [url(elsewhere), url(path.join(root, 'escape')), url(root)];
     await queue.addBulk(
-      outputs.map((outputUrl, chunkIndex) => ({
-        name: 'chunk' as const,
-        data: buildChunkEvent(chunkData({ batchId: id, chunkIndex, records: [`{"id":${chunkIndex},"features":[1]}`], outputUrl })),
-        opts: { jobId: chunkJobId(id, chunkIndex) },
-      })),
+      outputs.map((outputUrl, chunkIndex) => {
+        const chunk = chunkData({ batchId: id, chunkIndex, records: [`{"id":${chunkIndex},"features":[1]}`], outputUrl });
+        return { name: 'chunk' as const, data: { ...buildChunkEvent(chunk), data: chunk }, opts: { jobId: chunkJobId(id, chunkIndex) } };
+      }),
     );
 
     const view = await waitUntil(async () => ((v) => (v?.status === 'failed' ? v : undefined))(await store.get(id)), {
