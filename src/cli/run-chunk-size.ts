@@ -23,6 +23,7 @@ import { sourceFor } from '../shared/io/sources/registry.js';
 import type { OpenOptions } from '../shared/io/sources/dataset-source.js';
 import type { Config } from '../shared/config/config.js';
 import type { BatchRequest } from '../shared/types.js';
+import { MAX_CHUNK_SIZE } from '../producer/batch-request.js';
 import { inputObjects } from '../producer/split-ingest.js';
 import { planObject } from '../producer/split-planner.js';
 
@@ -30,8 +31,6 @@ import { planObject } from '../producer/split-planner.js';
 export const SPLITS_PER_SLOT = 4;
 /** Largest split `run` picks by itself: the streaming path's chunk limit too. */
 export const MAX_AUTO_SPLIT_BYTES = 4 * 1024 * 1024;
-/** The request's own limit on `chunkSize`. */
-const MAX_CHUNK_SIZE = 1_000_000;
 
 type SizingConfig = Pick<
   Config,

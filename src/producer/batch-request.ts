@@ -12,6 +12,9 @@ import { FORMAT_NAMES, inferFormat, isFormatName } from '../shared/formats/regis
 import type { BatchRequest, DatasetFormat } from '../shared/types.js';
 import { sourceFor } from '../shared/io/sources/registry.js';
 
+/** Largest `chunkSize` a request may ask for. */
+export const MAX_CHUNK_SIZE = 1_000_000;
+
 const KNOWN_FIELDS = new Set([
   'datasetUrl',
   'format',
@@ -119,8 +122,13 @@ export function parseBatchRequest(body: unknown, { config }: RequestPolicy): Bat
 
   let chunkSize = config.chunkSize;
   if (input.chunkSize !== undefined) {
-    if (typeof input.chunkSize !== 'number' || !Number.isInteger(input.chunkSize) || input.chunkSize < 1 || input.chunkSize > 1_000_000) {
-      throw new ValidationError('chunkSize', 'chunkSize must be a whole number from 1 to 1000000');
+    if (
+      typeof input.chunkSize !== 'number' ||
+      !Number.isInteger(input.chunkSize) ||
+      input.chunkSize < 1 ||
+      input.chunkSize > MAX_CHUNK_SIZE
+    ) {
+      throw new ValidationError('chunkSize', `chunkSize must be a whole number from 1 to ${MAX_CHUNK_SIZE}`);
     }
     chunkSize = input.chunkSize;
   }

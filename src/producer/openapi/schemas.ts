@@ -5,6 +5,7 @@
  * here fails the test that validates every answer against this document.
  */
 import { FORMAT_NAMES } from '../../shared/formats/registry.js';
+import { MAX_CHUNK_SIZE } from '../batch-request.js';
 import { TERMINAL_STATUSES } from '../../shared/types.js';
 
 type Schema = Record<string, unknown>;
@@ -47,7 +48,7 @@ const BATCH_REQUEST: Schema = {
     features: { ...fieldNames(10_000), description: 'Named feature fields (objects or CSV columns), in model input order.' },
     idField: { type: 'string', minLength: 1, maxLength: 256, description: 'Field holding the record id; not also a feature.' },
     keep: { ...fieldNames(64), description: 'Fields copied to each output line under `input`.' },
-    chunkSize: { type: 'integer', minimum: 1, maximum: 1_000_000, description: 'Records per chunk; default: `CHUNK_SIZE`.' },
+    chunkSize: { type: 'integer', minimum: 1, maximum: MAX_CHUNK_SIZE, description: 'Records per chunk; default: `CHUNK_SIZE`.' },
     outputUrl: {
       type: 'string',
       minLength: 1,
