@@ -82,6 +82,11 @@ export class RecordPipeline {
     this.scorer = new SubBatchScorer(options.modelBatchSize);
   }
 
+  /** Per-record spans are on: only then are a model batch's rows gathered for them. */
+  private get sampling(): boolean {
+    return (this.options.recordSampleRatio ?? 0) > 0;
+  }
+
   /**
    * Parses, scores and serialises the chunk's records one model batch (`MODEL_BATCH_SIZE`)
    * at a time, then writes its files. Each batch is a `data_preparation` span and a
@@ -117,7 +122,8 @@ export class RecordPipeline {
           [ATTR.recordsSucceeded]: records.length,
           [ATTR.recordsFailed]: errors.length - errorsBefore,
         });
-        this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), errors.slice(errorsBefore));
+        if (this.sampling)
+          this.recordSpans(context.active(), hrTimeAt(prepareStart), hrTimeAt(performance.now()), errors.slice(errorsBefore));
       });
       if (records.length === 0) continue;
       const prepared = errors.length;
@@ -176,7 +182,7 @@ export class RecordPipeline {
       }
     }
     scored.succeeded += lines.length;
-    if ((this.options.recordSampleRatio ?? 0) > 0) {
+    if (this.sampling) {
       const kept = scoreErrors.size > 0 ? records.filter((_, i) => !scoreErrors.has(i)) : records;
       this.recordSpans(trace.setSpan(context.active(), predictSpan), hrTimeAt(inferStart), hrTimeAt(inferEnd), kept);
     }
@@ -236,7 +242,6 @@ export class RecordPipeline {
     rows: Array<{ id?: string | number; line: number; error?: string }>,
   ): void {
     const ratio = this.options.recordSampleRatio ?? 0;
-    if (ratio <= 0) return;
     for (const row of rows) {
       if (Math.random() >= ratio) continue;
       const attributes: Record<string, string | number> = {
